@@ -1,0 +1,5 @@
+"""``python -m tap_tiktok_ads``."""
+
+from tap_tiktok_ads.tap import TapTikTokAds
+
+TapTikTokAds.cli()

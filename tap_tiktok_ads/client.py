@@ -1,0 +1,186 @@
+"""The base stream: TikTok's envelope, error classification, shared session and throttle."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Generator, Iterable, Mapping
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any
+
+import requests
+from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+from singer_sdk.helpers.conform import TypeConformanceLevel
+from singer_sdk.streams import RESTStream
+
+from tap_tiktok_ads.pagination import TikTokPaginator, envelope_data
+
+if TYPE_CHECKING:
+    from backoff.types import Details
+
+    from tap_tiktok_ads.tap import TapTikTokAds
+
+#: Codes TikTok uses for transient conditions: rate limits, tasks not ready, its own faults.
+RETRIABLE_CODES = {
+    40100: "app rate limit reached",
+    40133: "advertiser QPS limit reached",
+    40200: "task error",
+    40201: "task not ready",
+    40202: "request conflict",
+    40700: "internal validation error",
+    50000: "TikTok system error",
+    50002: "TikTok-side error",
+}
+
+#: Codes that no retry will fix, with what the user should do about them.
+FATAL_CODES = {
+    40001: "no permission: the token cannot access this advertiser or endpoint; check "
+    "advertiser_ids and the app's scopes, or reconnect the account",
+    40002: "parameter error: the API rejected a field or value (see its message); this "
+    "usually means the API changed, please report it with the request_id",
+    40007: "object does not exist: check advertiser_ids",
+    40104: "no access token was sent: set access_token (or token_store_path)",
+    40105: "the access token is invalid or expired: reconnect the account "
+    "(tap-tiktok-ads-connect) or set a new access_token",
+}
+
+TOKEN_REJECTED = 40105
+
+_ENVELOPE_ATTR = "_tiktok_envelope"
+
+
+def envelope_of(response: requests.Response) -> dict[str, Any]:
+    """The decoded body, decoded once by ``validate_response``."""
+    envelope: dict[str, Any] = getattr(response, _ENVELOPE_ATTR)
+    return envelope
+
+
+def encode_query(params: Mapping[str, Any]) -> dict[str, Any]:
+    """Arrays and objects travel JSON-encoded in the query string (reports are GET-only)."""
+    return {
+        key: json.dumps(value, separators=(",", ":")) if isinstance(value, (list, dict)) else value
+        for key, value in params.items()
+        if value is not None
+    }
+
+
+class TikTokStream(RESTStream[int]):
+    """Base for every TikTok stream. Subclasses state only what differs."""
+
+    # Records are typed as they are built, so the SDK's per-record conformance pass
+    # (about half of a toy tap's CPU) has nothing to do.
+    TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
+
+    _tap: TapTikTokAds
+
+    @property
+    def url_base(self) -> str:
+        return self._tap.api_base_url
+
+    @property
+    def authenticator(self) -> Any:
+        return self._tap.access_token_auth
+
+    @property
+    def requests_session(self) -> requests.Session:
+        session: requests.Session = self._tap.http_session
+        return session
+
+    @property
+    def timeout(self) -> int:
+        return int(self.config.get("request_timeout", 60))
+
+    def get_new_paginator(self) -> TikTokPaginator:
+        return TikTokPaginator()
+
+    def parse_response(self, response: requests.Response) -> Iterable[dict[str, Any]]:
+        rows: list[dict[str, Any]] = envelope_data(envelope_of(response)).get("list") or []
+        return rows
+
+    # Errors
+
+    def validate_response(self, response: requests.Response) -> None:
+        """Decide by HTTP status first, then by the body code (errors usually come as 200)."""
+        path = self._path_of(response)
+        status = response.status_code
+        if status == HTTPStatus.TOO_MANY_REQUESTS or status >= HTTPStatus.INTERNAL_SERVER_ERROR:
+            msg = f"HTTP {status} from {path}; retrying"
+            raise RetriableAPIError(msg, response)
+        if status >= HTTPStatus.BAD_REQUEST:
+            msg = f"HTTP {status} {response.reason} from {path}: check the token and advertiser_ids"
+            raise FatalAPIError(msg)
+        try:
+            envelope = response.json()
+            if not isinstance(envelope, dict):
+                raise TypeError(type(envelope).__name__)
+        except (ValueError, TypeError):
+            msg = f"malformed response body from {path} (HTTP {status}); retrying"
+            raise RetriableAPIError(msg, response) from None
+        setattr(response, _ENVELOPE_ATTR, envelope)
+        code = envelope.get("code")
+        if code == 0:
+            return
+        detail = (
+            f"TikTok code {code} from {path}: {envelope.get('message')!s} "
+            f"(request_id {envelope.get('request_id')})"
+        )
+        if code == TOKEN_REJECTED and self._tap.token_manager.renew_after_rejection(
+            response.request.headers.get("Access-Token", "")
+        ):
+            raise RetriableAPIError(f"{detail}; refreshed the token, retrying", response)
+        if isinstance(code, int) and code in RETRIABLE_CODES:
+            raise RetriableAPIError(f"{detail}; {RETRIABLE_CODES[code]}, retrying", response)
+        hint = (
+            FATAL_CODES.get(code, "unexpected error code; not retried")
+            if isinstance(code, int)
+            else "response without an error code; not retried"
+        )
+        raise FatalAPIError(f"{detail}. {hint}")
+
+    def _path_of(self, response: requests.Response) -> str:
+        # Only the path: query strings can hold the app secret (advertiser discovery).
+        url = response.request.path_url if response.request is not None else self.path
+        return (url or "").split("?", 1)[0]
+
+    def response_error_message(self, response: requests.Response) -> str:
+        return f"HTTP {response.status_code} from {self._path_of(response)}"
+
+    # Retries: exponential with full jitter, bounded; never the fixed 300 s sleep peers use.
+
+    def backoff_wait_generator(self) -> Generator[float, None, None]:
+        wait = 1.0
+        while True:
+            yield wait
+            wait = min(wait * 2, 60.0)
+
+    def backoff_jitter(self, value: float) -> float:
+        return value / 2 + random.uniform(0, value / 2)
+
+    def backoff_max_tries(self) -> int:
+        return 8
+
+    def backoff_handler(self, details: Details) -> None:
+        exc = details.get("exception")
+        self.logger.warning(
+            "Retry %d for %s in %.1f s: %s",
+            details.get("tries", 0),
+            self.name,
+            details.get("wait") or 0.0,
+            self._tap.redact(str(exc) if exc else "unknown error"),
+        )
+
+    # Direct calls (advertiser lookups, report pages) through the same retry and errors.
+
+    def fetch_data(
+        self, path: str, params: Mapping[str, Any], context: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """GET ``path`` with retries and error handling; returns the envelope's ``data``."""
+        prepared = self.build_prepared_request(
+            method="GET",
+            url=f"{self.url_base}{path}",
+            params=encode_query(params),
+            headers=self.http_headers,
+        )
+        send = self.request_decorator(self._request)
+        response = send(prepared, context)
+        return envelope_data(envelope_of(response))
