@@ -1,0 +1,10 @@
+"""OAuth connect flow for TikTok Ads: a small WSGI app and the ``tap-tiktok-ads-connect`` CLI.
+
+A marketer connects once; the tokens and chosen advertisers are saved where the pipeline reads
+them (token store, Meltano ``.env``, and the platform's ``dra_data_sources`` when configured).
+"""
+
+from tap_tiktok_ads.connect.app import ConnectApp
+from tap_tiktok_ads.connect.settings import ConnectSettings, SettingsError
+
+__all__ = ["ConnectApp", "ConnectSettings", "SettingsError"]

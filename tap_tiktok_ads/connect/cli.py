@@ -1,0 +1,182 @@
+"""``tap-tiktok-ads-connect``: connect a TikTok Ads account from the command line.
+
+Like ``gcloud auth login``: serves the connect flow on 127.0.0.1 (the port comes from
+TIKTOK_ADS_REDIRECT_URI), opens the start page in a browser (or prints its URL), and exits
+once the chosen advertisers are saved.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import sys
+import threading
+import webbrowser
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from tap_tiktok_ads.connect.app import ConnectApp
+from tap_tiktok_ads.connect.settings import ConnectSettings, SettingsError, is_loopback_host
+
+if TYPE_CHECKING:
+    from tap_tiktok_ads.connect.saving import SaveResult
+
+PROG = "tap-tiktok-ads-connect"
+logger = logging.getLogger("tap_tiktok_ads.connect")
+
+
+class QuietRequestHandler(WSGIRequestHandler):
+    """Access log without query strings: the callback's query holds the auth code."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:  # noqa: ARG002
+        path = self.path.split("?", 1)[0]
+        logger.info('"%s %s" %s', self.command, path, code)
+
+    def log_message(self, format: str, *args: object) -> None:
+        # Errors from the stdlib server may quote the raw request line; keep it out.
+        logger.warning("HTTP server: %s", (format % args).split("?", 1)[0])
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description=(
+            "Connect a TikTok Ads account: sign in on TikTok, choose advertisers, and save "
+            "the tokens where the pipeline reads them. Reads TIKTOK_ADS_APP_ID, "
+            "TIKTOK_ADS_APP_SECRET and TIKTOK_ADS_REDIRECT_URI (plus optional "
+            "TIKTOK_ADS_AUTH_URL, TIKTOK_ADS_API_URL, TIKTOK_ADS_SCOPE, "
+            "TIKTOK_ADS_TOKEN_STORE_PATH, TIKTOK_ADS_ENV_FILE)."
+        ),
+    )
+    parser.add_argument(
+        "--token-store",
+        type=Path,
+        help="token store file (default: TIKTOK_ADS_TOKEN_STORE_PATH, else "
+        ".secrets/tiktok_tokens.json)",
+    )
+    parser.add_argument(
+        "--env-file",
+        type=Path,
+        help="Meltano .env to update (default: TIKTOK_ADS_ENV_FILE or .env)",
+    )
+    parser.add_argument(
+        "--no-env-file", action="store_true", help="do not write any .env, only the token store"
+    )
+    parser.add_argument(
+        "--bind", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)"
+    )
+    parser.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="allow a non-loopback --bind address and redirect URI (not for laptops)",
+    )
+    parser.add_argument(
+        "--no-browser", action="store_true", help="print the start URL instead of opening it"
+    )
+    parser.add_argument(
+        "--keep-running", action="store_true", help="keep serving after a connection is saved"
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log every request")
+    return parser
+
+
+def serve(
+    settings: ConnectSettings,
+    *,
+    bind: str = "127.0.0.1",
+    open_browser: bool = True,
+    keep_running: bool = False,
+    ready: threading.Event | None = None,
+    stop: threading.Event | None = None,
+) -> int:
+    """Serve the connect flow until a connection is saved (or ``stop`` is set)."""
+    saved = threading.Event()
+    stop = stop or threading.Event()
+
+    def on_saved(result: SaveResult) -> None:
+        print(
+            f"Saved the TikTok Ads connection to {result.token_store_path}"
+            + (f" and {result.env_file}" if result.env_file else "")
+            + (
+                f"; data sources {sorted(result.data_source_ids.values())}"
+                if result.data_source_ids
+                else ""
+            ),
+            flush=True,
+        )
+        saved.set()
+
+    app = ConnectApp(settings, on_saved=on_saved)
+    try:
+        server: WSGIServer = make_server(
+            bind, settings.port, app, handler_class=QuietRequestHandler
+        )
+    except OSError as exc:
+        print(
+            f"{PROG}: error: cannot listen on {bind}:{settings.port} ({exc.strerror}); "
+            "stop the other program or change the port in TIKTOK_ADS_REDIRECT_URI",
+            file=sys.stderr,
+        )
+        return 1
+    start_url = f"{settings.origin}/"
+    server.timeout = 0.2
+    with server:
+        print(f"Open {start_url} in your browser to connect TikTok Ads.", file=sys.stderr)
+        if open_browser:
+            with contextlib.suppress(webbrowser.Error):
+                webbrowser.open(start_url)
+        if ready is not None:
+            ready.set()
+        try:
+            while not stop.is_set() and (keep_running or not saved.is_set()):
+                server.handle_request()
+        except KeyboardInterrupt:
+            print(f"{PROG}: stopped before a connection was saved", file=sys.stderr)
+            return 130
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if not args.allow_remote and not is_loopback_host(args.bind):
+        print(
+            f"{PROG}: error: --bind {args.bind} is not a loopback address; "
+            "add --allow-remote to serve other machines",
+            file=sys.stderr,
+        )
+        return 2
+    overrides: dict[str, object] = {"allow_remote": args.allow_remote}
+    if args.token_store is not None:
+        overrides["token_store_path"] = args.token_store
+    if args.env_file is not None:
+        overrides["env_file"] = args.env_file
+    try:
+        settings = ConnectSettings.from_env(None, **overrides)
+    except SettingsError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
+    if args.no_env_file:
+        settings = _without_env_file(settings)
+    return serve(
+        settings,
+        bind=args.bind,
+        open_browser=not args.no_browser,
+        keep_running=args.keep_running,
+    )
+
+
+def _without_env_file(settings: ConnectSettings) -> ConnectSettings:
+    from dataclasses import replace
+
+    return replace(settings, env_file=None)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

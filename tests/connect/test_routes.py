@@ -1,0 +1,561 @@
+"""Every branch of the connect flow, driven through the WSGI app with TikTok mocked."""
+
+from __future__ import annotations
+
+import json
+import re
+import stat
+from dataclasses import replace
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+import requests_mock as rm
+
+from tap_tiktok_ads.auth import TokenStore
+from tap_tiktok_ads.connect.saving import SaveError
+from tests.connect.conftest import (
+    ACCESS_TOKEN,
+    API,
+    APP_SECRET,
+    AUTH,
+    AUTH_CODE,
+    REDIRECT,
+    REFRESH_TOKEN,
+    SECRETS,
+    Browser,
+)
+
+EXCHANGE = f"{API}/oauth2/access_token/"
+ADVERTISER_GET = f"{API}/oauth2/advertiser/get/"
+ADVERTISER_INFO = f"{API}/advertiser/info/"
+
+
+def envelope(data=None, code=0, message="OK"):
+    return {"code": code, "message": message, "request_id": "req-123", "data": data or {}}
+
+
+def advertiser_rows(count: int) -> list[dict[str, str]]:
+    return [
+        {"advertiser_id": f"7{i:018d}", "advertiser_name": f"Shop <{i}> & Co"} for i in range(count)
+    ]
+
+
+@pytest.fixture
+def tiktok():
+    """TikTok mocked: a successful exchange with two advertisers unless a test changes it."""
+    with rm.Mocker() as mocker:
+        mocker.exchange = mocker.post(
+            EXCHANGE,
+            json=envelope({"access_token": ACCESS_TOKEN, "advertiser_ids": [], "scope": [1, 4]}),
+        )
+        mocker.advertisers = mocker.get(ADVERTISER_GET, json=envelope({"list": advertiser_rows(2)}))
+
+        def info(request, context):
+            ids = json.loads(parse_qs(urlsplit(request.url).query)["advertiser_ids"][0])
+            assert len(ids) <= 100
+            return envelope(
+                {
+                    "list": [
+                        {
+                            "advertiser_id": i,
+                            "name": f"Advertiser {i[-3:]}",
+                            "currency": "EUR",
+                            "timezone": "Europe/Berlin",
+                            "display_timezone": "Europe/Berlin",
+                        }
+                        for i in ids
+                    ]
+                }
+            )
+
+        mocker.info = mocker.get(ADVERTISER_INFO, json=info)
+        yield mocker
+
+
+def sign_in(browser: Browser, code_param: str = "auth_code"):
+    state = browser.start_flow()
+    return browser.get(f"/oauth/tiktok/callback?{code_param}={AUTH_CODE}&state={state}")
+
+
+def csrf_token(page: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert match, page
+    return match.group(1)
+
+
+def assert_no_secrets(browser: Browser) -> None:
+    for response in browser.history:
+        for secret in SECRETS:
+            assert secret not in response.body
+            assert secret not in response.location
+            assert all(secret not in value for _, value in response.headers)
+
+
+# --- start page, static files, authorize -------------------------------------------------
+
+
+def test_start_page_has_card_logo_and_link(browser):
+    page = browser.get("/")
+    assert page.status == 200
+    assert "Connect TikTok Ads" in page.body
+    assert 'href="/oauth/tiktok"' in page.body
+    assert 'src="/static/tiktok-logo.svg"' in page.body
+    assert "default-src 'none'" in page.header("Content-Security-Policy")
+    logo = browser.get("/static/tiktok-logo.svg")
+    assert logo.status == 200
+    assert logo.header("Content-Type") == "image/svg+xml"
+    assert logo.body.lstrip().startswith("<svg")
+    assert browser.get("/static/connect.css").status == 200
+    assert browser.get("/static/../app.py").status == 404
+    assert browser.get("/nowhere").status == 404
+    assert browser.post("/", {}).status == 405
+
+
+def test_authorize_redirects_to_tiktok_with_state_bound_to_a_cookie(browser):
+    response = browser.get("/oauth/tiktok")
+    assert response.status == 302
+    url = urlsplit(response.location)
+    assert f"{url.scheme}://{url.netloc}{url.path}" == AUTH
+    query = parse_qs(url.query)
+    assert query["app_id"] == ["test-app-id"]
+    assert query["redirect_uri"] == [REDIRECT]
+    assert query["scope"][0]
+    assert len(query["state"][0]) >= 20
+    cookie = response.header("Set-Cookie")
+    assert "HttpOnly" in cookie
+    assert "SameSite=Lax" in cookie
+    assert query["state"][0] not in cookie
+    assert_no_secrets(browser)
+
+
+def test_each_authorize_gets_a_fresh_state(browser):
+    assert browser.start_flow() != browser.start_flow()
+
+
+def test_request_parameters_cannot_change_the_redirect_targets(browser, tiktok):
+    response = browser.get("/oauth/tiktok?redirect_uri=https://evil.test/&next=https://evil.test")
+    assert parse_qs(urlsplit(response.location).query)["redirect_uri"] == [REDIRECT]
+    state = parse_qs(urlsplit(response.location).query)["state"][0]
+    callback = browser.get(
+        f"/oauth/tiktok/callback?auth_code={AUTH_CODE}&state={state}&next=https://evil.test"
+    )
+    assert callback.status == 303
+    assert callback.location == "/oauth/tiktok/advertisers"
+
+
+def test_other_host_name_is_sent_to_the_redirect_uri_origin(browser):
+    browser.host = "localhost:8765"
+    response = browser.get("/oauth/tiktok")
+    assert response.status == 302
+    assert response.location == "http://127.0.0.1:8765/oauth/tiktok"
+
+
+@pytest.mark.parametrize(
+    ("host", "remote_addr"),
+    [("127.0.0.1:8765", "192.168.1.20"), ("attacker.example:8765", "127.0.0.1")],
+)
+def test_only_loopback_clients_and_hosts_are_served(browser, host, remote_addr):
+    browser.host, browser.remote_addr = host, remote_addr
+    for path in ("/", "/oauth/tiktok", "/oauth/tiktok/callback?state=x&auth_code=y"):
+        response = browser.get(path)
+        assert response.status == 403
+        assert "only answers on this computer" in response.body
+
+
+def test_allow_remote_serves_other_clients(make_browser, settings):
+    remote = replace(settings, allow_remote=True)
+    browser = make_browser(remote)
+    browser.host, browser.remote_addr = "connect.example.com", "10.0.0.5"
+    assert browser.get("/").status == 200
+
+
+# --- state (CSRF) checks: never a token request ---------------------------------------------
+
+
+def test_missing_state_is_rejected(browser, tiktok):
+    browser.start_flow()
+    page = browser.get(f"/oauth/tiktok/callback?auth_code={AUTH_CODE}")
+    assert page.status == 400
+    assert "no security check" in page.body
+    assert tiktok.call_count == 0
+
+
+def test_wrong_state_is_rejected(browser, tiktok):
+    browser.start_flow()
+    page = browser.get(f"/oauth/tiktok/callback?auth_code={AUTH_CODE}&state=forged")
+    assert page.status == 400
+    assert "does not belong to a sign-in started in this browser" in page.body
+    assert tiktok.call_count == 0
+
+
+def test_state_from_another_browser_is_rejected(make_browser, tiktok):
+    victim, attacker = make_browser(), make_browser()
+    state = attacker.start_flow()
+    page = victim.get(f"/oauth/tiktok/callback?auth_code={AUTH_CODE}&state={state}")
+    assert page.status == 400
+    assert tiktok.call_count == 0
+
+
+def test_reused_state_is_rejected(browser, tiktok):
+    state = browser.start_flow()
+    first = browser.get(f"/oauth/tiktok/callback?auth_code={AUTH_CODE}&state={state}")
+    assert first.status == 303
+    calls = tiktok.call_count
+    again = browser.get(f"/oauth/tiktok/callback?auth_code={AUTH_CODE}&state={state}")
+    assert again.status == 400
+    assert "already used" in again.body
+    assert tiktok.call_count == calls
+
+
+def test_expired_state_is_rejected(browser, tiktok, clock):
+    state = browser.start_flow()
+    clock.advance(minutes=11)
+    page = browser.get(f"/oauth/tiktok/callback?auth_code={AUTH_CODE}&state={state}")
+    assert page.status == 400
+    assert "expired" in page.body
+    assert tiktok.call_count == 0
+
+
+def test_state_just_within_its_lifetime_is_accepted(browser, tiktok, clock):
+    state = browser.start_flow()
+    clock.advance(minutes=9)
+    page = browser.get(f"/oauth/tiktok/callback?auth_code={AUTH_CODE}&state={state}")
+    assert page.status == 303
+
+
+# --- consent and exchange errors ------------------------------------------------------------
+
+
+def test_denied_consent_explains_what_to_do(browser, tiktok):
+    state = browser.start_flow()
+    page = browser.get(f"/oauth/tiktok/callback?error=access_denied&state={state}")
+    assert page.status == 403
+    assert "declined" in page.body
+    assert "Authorize" in page.body
+    assert tiktok.call_count == 0
+
+
+def test_denied_consent_without_state_still_explains(browser, tiktok):
+    page = browser.get("/oauth/tiktok/callback?error=access_denied")
+    assert page.status == 403
+    assert "declined" in page.body
+    assert tiktok.call_count == 0
+
+
+def test_redirect_uri_error_from_tiktok_names_the_uri(browser, tiktok):
+    state = browser.start_flow()
+    page = browser.get(f"/oauth/tiktok/callback?error=redirect_uri_mismatch&state={state}")
+    assert page.status == 400
+    assert REDIRECT in page.body
+    assert "TIKTOK_ADS_REDIRECT_URI" in page.body
+
+
+def test_callback_without_code_is_rejected(browser, tiktok):
+    state = browser.start_flow()
+    page = browser.get(f"/oauth/tiktok/callback?state={state}")
+    assert page.status == 400
+    assert "without an authorization code" in page.body
+    assert tiktok.call_count == 0
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        (
+            40002,
+            "auth_code is invalid, expired or already used; authorize again.",
+            400,
+            "expired or was already used",
+        ),
+        (40001, "The app_id or secret is invalid.", 502, "TIKTOK_ADS_APP_SECRET"),
+        (
+            40002,
+            "redirect_uri does not match the registered one",
+            400,
+            "Redirect URI does not match",
+        ),
+        (50000, "System error", 502, "req-123"),
+    ],
+)
+def test_exchange_errors_are_actionable(browser, tiktok, case):
+    code, message, status, expected = case
+    tiktok.post(EXCHANGE, json=envelope(code=code, message=message))
+    page = sign_in(browser)
+    assert page.status == status
+    assert expected in page.body
+    assert tiktok.advertisers.call_count == 0
+    assert_no_secrets(browser)
+
+
+def test_error_messages_echoing_a_secret_are_scrubbed(browser, tiktok):
+    tiktok.post(EXCHANGE, json=envelope(code=50000, message=f"boom {AUTH_CODE} {APP_SECRET}"))
+    page = sign_in(browser)
+    assert "[hidden]" in page.body
+    assert_no_secrets(browser)
+
+
+def test_unreachable_tiktok(browser, tiktok):
+    tiktok.post(EXCHANGE, exc=requests.ConnectionError(f"{EXCHANGE}?secret={APP_SECRET}"))
+    page = sign_in(browser)
+    assert page.status == 502
+    assert "TIKTOK_ADS_API_URL" in page.body
+    assert_no_secrets(browser)
+
+
+def test_wrong_credentials_when_listing_advertisers(browser, tiktok):
+    tiktok.get(
+        ADVERTISER_GET, json=envelope(code=40001, message="The app_id or secret is invalid.")
+    )
+    page = sign_in(browser)
+    assert page.status == 502
+    assert "TIKTOK_ADS_APP_ID" in page.body
+
+
+def test_code_parameter_is_accepted_as_well(browser, tiktok):
+    response = sign_in(browser, code_param="code")
+    assert response.status == 303
+    assert tiktok.exchange.last_request.json() == {
+        "app_id": "test-app-id",
+        "secret": APP_SECRET,
+        "auth_code": AUTH_CODE,
+    }
+
+
+def test_session_id_changes_after_sign_in(browser, tiktok):
+    browser.start_flow()
+    before = dict(browser.cookies)
+    state = browser.start_flow()
+    browser.get(f"/oauth/tiktok/callback?auth_code={AUTH_CODE}&state={state}")
+    assert browser.cookies != before
+
+
+# --- advertisers: zero, one, many ---------------------------------------------------------
+
+
+def test_zero_advertisers(browser, tiktok):
+    tiktok.get(ADVERTISER_GET, json=envelope({"list": []}))
+    page = sign_in(browser)
+    assert page.status == 409
+    assert "no advertiser account was authorized" in page.body
+    assert "Business Center" in page.body
+
+
+def test_one_advertiser_is_preselected_and_saved(browser, tiktok, settings):
+    tiktok.get(ADVERTISER_GET, json=envelope({"list": advertiser_rows(1)}))
+    assert sign_in(browser).status == 303
+    picker = browser.get("/oauth/tiktok/advertisers")
+    assert picker.status == 200
+    assert picker.body.count('type="checkbox"') == 1
+    assert " checked" in picker.body
+    assert "EUR" in picker.body
+    assert "Europe/Berlin" in picker.body
+    saved = browser.post(
+        "/oauth/tiktok/advertisers",
+        {"csrf_token": csrf_token(picker.body), "advertiser_id": "7" + "0" * 18},
+    )
+    assert saved.status == 303
+    done = browser.get(saved.location)
+    assert done.status == 200
+    assert "Connected 1 advertiser" in done.body
+    stored = TokenStore(settings.token_store_path).load()
+    assert stored is not None
+    assert stored.access_token == ACCESS_TOKEN
+    assert stored.advertiser_ids == ["7" + "0" * 18]
+    assert stored.refresh_token is None
+    assert stored.token_expires_at is None
+    assert_no_secrets(browser)
+
+
+def test_many_advertisers_are_listed_escaped_and_a_subset_saved(browser, tiktok, settings):
+    rows = advertiser_rows(150)
+    tiktok.get(ADVERTISER_GET, json=envelope({"list": rows}))
+    sign_in(browser)
+    picker = browser.get("/oauth/tiktok/advertisers")
+    assert picker.body.count('type="checkbox"') == 150
+    assert " checked" not in picker.body
+    assert tiktok.info.call_count == 2  # 100 + 50: at most 100 ids per advertiser/info call
+    chosen = [rows[3]["advertiser_id"], rows[120]["advertiser_id"]]
+    saved = browser.post(
+        "/oauth/tiktok/advertisers",
+        {"csrf_token": csrf_token(picker.body), "advertiser_id": chosen},
+    )
+    assert saved.status == 303
+    stored = TokenStore(settings.token_store_path).load()
+    assert stored is not None
+    assert stored.advertiser_ids == chosen
+
+
+def test_names_are_html_escaped(browser, tiktok):
+    tiktok.get(ADVERTISER_INFO, json=envelope(code=40001, message="no permission"))
+    tiktok.get(
+        ADVERTISER_GET,
+        json=envelope({"list": [{"advertiser_id": "1", "advertiser_name": "<script>x</script>"}]}),
+    )
+    sign_in(browser)
+    picker = browser.get("/oauth/tiktok/advertisers")
+    assert picker.status == 200  # details are optional: names from advertiser/get suffice
+    assert "<script>" not in picker.body
+    assert "&lt;script&gt;x&lt;/script&gt;" in picker.body
+
+
+def test_advertisers_only_in_the_exchange_answer_are_listed(browser, tiktok):
+    tiktok.post(EXCHANGE, json=envelope({"access_token": ACCESS_TOKEN, "advertiser_ids": ["555"]}))
+    tiktok.get(ADVERTISER_GET, json=envelope({"list": []}))
+    sign_in(browser)
+    assert "555" in browser.get("/oauth/tiktok/advertisers").body
+
+
+# --- the picker form ------------------------------------------------------------------------
+
+
+def test_saving_nothing_asks_again(browser, tiktok, settings):
+    sign_in(browser)
+    picker = browser.get("/oauth/tiktok/advertisers")
+    page = browser.post("/oauth/tiktok/advertisers", {"csrf_token": csrf_token(picker.body)})
+    assert page.status == 400
+    assert "Choose at least one advertiser" in page.body
+    assert not settings.token_store_path.exists()
+
+
+def test_forged_form_is_rejected(browser, tiktok, settings):
+    sign_in(browser)
+    page = browser.post(
+        "/oauth/tiktok/advertisers", {"csrf_token": "guess", "advertiser_id": "7" + "0" * 18}
+    )
+    assert page.status == 403
+    assert not settings.token_store_path.exists()
+
+
+def test_unknown_advertiser_is_rejected(browser, tiktok, settings):
+    sign_in(browser)
+    picker = browser.get("/oauth/tiktok/advertisers")
+    page = browser.post(
+        "/oauth/tiktok/advertisers",
+        {"csrf_token": csrf_token(picker.body), "advertiser_id": "999"},
+    )
+    assert page.status == 400
+    assert not settings.token_store_path.exists()
+
+
+def test_picker_without_sign_in(browser):
+    assert browser.get("/oauth/tiktok/advertisers").status == 400
+    assert browser.post("/oauth/tiktok/advertisers", {"csrf_token": "x"}).status == 400
+    assert browser.get("/oauth/tiktok/done").status == 400
+
+
+def test_form_cannot_be_replayed_after_saving(browser, tiktok):
+    sign_in(browser)
+    picker = browser.get("/oauth/tiktok/advertisers")
+    form = {"csrf_token": csrf_token(picker.body), "advertiser_id": "7" + "0" * 18}
+    assert browser.post("/oauth/tiktok/advertisers", form).status == 303
+    assert browser.post("/oauth/tiktok/advertisers", form).status == 400
+    assert browser.get("/oauth/tiktok/advertisers").location == "/oauth/tiktok/done"
+
+
+def test_session_expires(browser, tiktok, clock):
+    sign_in(browser)
+    clock.advance(minutes=31)
+    assert browser.get("/oauth/tiktok/advertisers").status == 400
+
+
+def test_save_failure_is_shown_without_secrets(make_browser, tiktok):
+    def failing_saver(settings, tokens, advertisers):
+        raise SaveError(f"cannot write /nope ({tokens.access_token})")
+
+    browser = make_browser(saver=failing_saver)
+    sign_in(browser)
+    picker = browser.get("/oauth/tiktok/advertisers")
+    page = browser.post(
+        "/oauth/tiktok/advertisers",
+        {"csrf_token": csrf_token(picker.body), "advertiser_id": "7" + "0" * 18},
+    )
+    assert page.status == 500
+    assert "cannot write /nope" in page.body
+    assert_no_secrets(browser)
+
+
+# --- what is saved --------------------------------------------------------------------------
+
+
+def save_first_advertiser(browser: Browser) -> None:
+    sign_in(browser)
+    picker = browser.get("/oauth/tiktok/advertisers")
+    response = browser.post(
+        "/oauth/tiktok/advertisers",
+        {"csrf_token": csrf_token(picker.body), "advertiser_id": "7" + "0" * 18},
+    )
+    assert response.status == 303, response.body
+
+
+def test_refresh_token_and_expiry_are_saved(browser, tiktok, settings, clock):
+    tiktok.post(
+        EXCHANGE,
+        json=envelope(
+            {
+                "access_token": ACCESS_TOKEN,
+                "refresh_token": REFRESH_TOKEN,
+                "access_token_expire_in": 86400,
+                "advertiser_ids": [],
+            }
+        ),
+    )
+    save_first_advertiser(browser)
+    raw = json.loads(settings.token_store_path.read_text())
+    assert set(raw) == {
+        "access_token",
+        "refresh_token",
+        "token_expires_at",
+        "advertiser_ids",
+        "updated_at",
+    }
+    assert raw["refresh_token"] == REFRESH_TOKEN
+    assert raw["token_expires_at"] == "2026-11-21T12:00:00+00:00"
+    assert stat.S_IMODE(settings.token_store_path.stat().st_mode) == 0o600
+    env = settings.env_file.read_text()
+    assert "TAP_TIKTOK_ADS_APP_SECRET=" in env  # needed to renew rotating tokens
+    assert ACCESS_TOKEN not in env
+    assert REFRESH_TOKEN not in env
+    assert_no_secrets(browser)
+
+
+def test_env_file_points_the_tap_at_the_store(browser, tiktok, settings):
+    settings.env_file.write_text("# mine\nPGHOST=db\nTAP_TIKTOK_ADS_START_DATE=2026-01-01\n")
+    save_first_advertiser(browser)
+    env = settings.env_file.read_text().splitlines()
+    assert env[:3] == ["# mine", "PGHOST=db", "TAP_TIKTOK_ADS_START_DATE=2026-01-01"]
+    assert f"TAP_TIKTOK_ADS_ADVERTISER_IDS='[\"{'7' + '0' * 18}\"]'" in env
+    assert "TAP_TIKTOK_ADS_TOKEN_STORE_PATH='secrets/tokens.json'" in env
+    assert f"TAP_TIKTOK_ADS_API_URL='{API}'" in env
+    assert "TAP_TIKTOK_ADS_APP_ID='test-app-id'" in env
+    assert not any(line.startswith("TAP_TIKTOK_ADS_APP_SECRET") for line in env)
+    assert not any(line.startswith("TAP_TIKTOK_ADS_ACCESS_TOKEN") for line in env)
+    assert stat.S_IMODE(settings.env_file.stat().st_mode) == 0o600
+
+
+def test_reconnecting_updates_instead_of_duplicating(make_browser, tiktok, settings):
+    save_first_advertiser(make_browser())
+    tiktok.post(EXCHANGE, json=envelope({"access_token": "second-token", "advertiser_ids": []}))
+    save_first_advertiser(make_browser())
+    stored = TokenStore(settings.token_store_path).load()
+    assert stored is not None
+    assert stored.access_token == "second-token"
+    assert stored.advertiser_ids == ["7" + "0" * 18]
+    env = settings.env_file.read_text().splitlines()
+    for key in ("ADVERTISER_IDS", "TOKEN_STORE_PATH", "APP_ID", "API_URL"):
+        assert sum(line.startswith(f"TAP_TIKTOK_ADS_{key}=") for line in env) == 1
+
+
+def test_done_page_says_where_it_saved(browser, tiktok, settings):
+    save_first_advertiser(browser)
+    done = browser.get("/oauth/tiktok/done")
+    assert str(settings.token_store_path) in done.body
+    assert str(settings.env_file) in done.body
+    assert "no platform database configured" in done.body
+    assert_no_secrets(browser)
+
+
+def test_on_saved_is_called(make_browser, tiktok, settings):
+    results = []
+    save_first_advertiser(make_browser(on_saved=results.append))
+    assert [r.token_store_path for r in results] == [settings.token_store_path]
