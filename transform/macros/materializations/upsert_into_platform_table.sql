@@ -1,0 +1,110 @@
+{#-
+  upsert_into_platform_table: load a batch into one of the platform's tables in place.
+
+  - The table is created (if absent) with the platform's exact DDL and never dropped or
+    swapped: the platform owns it, other tables reference it, ids stay stable.
+  - The model's SQL selects the batch: raw rows loaded since this table's watermark for
+    their data source (all rows on --full-refresh / var reprocess_all), one row per key.
+  - Rows of data sources missing from dra_data_sources are skipped, never inserted (a data
+    source deleted by the platform stays deleted; its cascade already removed its rows).
+  - Values that do not fit the platform's types stop the run before anything is written.
+  - Insert new keys, update keys whose values changed (unchanged rows are not rewritten),
+    then advance the watermark, all in one transaction.
+-#}
+{% materialization upsert_into_platform_table, adapter='postgres' %}
+    {%- set spec = platform_table_spec(this.identifier) -%}
+    {%- set target_relation = this.incorporate(type='table') -%}
+    {%- set batch_relation = api.Relation.create(identifier=this.identifier ~ '__dra_batch', type='table') -%}
+    {%- set write_columns = platform_table_write_columns(spec) -%}
+    {%- set value_columns = [] -%}
+    {%- for name in write_columns if name not in spec.match_key -%}{%- do value_columns.append(name) -%}{%- endfor -%}
+
+    {{ run_hooks(pre_hooks, inside_transaction=False) }}
+    {{ run_hooks(pre_hooks, inside_transaction=True) }}
+
+    {% call statement('create_platform_table') -%}
+        create schema if not exists {{ target_relation.schema }};
+        {{ platform_table_ddl(target_relation, spec) }}
+    {%- endcall %}
+
+    {% call statement('stage_batch') -%}
+        create temporary table {{ batch_relation }} on commit drop as
+        select batch.*
+        from ({{ sql }}) as batch
+        where exists (select 1 from dra_data_sources ds where ds.id = batch.data_source_id)
+    {%- endcall %}
+
+    {{ assert_batch_fits_platform_types(batch_relation, target_relation, spec) }}
+
+    {%- if spec.conflict_key %}
+        {% call statement('main') -%}
+            insert into {{ target_relation }} as existing ({{ write_columns | join(', ') }})
+            select {{ write_columns | join(', ') }} from {{ batch_relation }}
+            on conflict ({{ spec.conflict_key | join(', ') }}) do update set
+            {%- for name in value_columns %}
+                {{ name }} = excluded.{{ name }}{% if not loop.last %},{% endif %}
+            {%- endfor %}
+            where (
+                {%- for name in value_columns %}existing.{{ name }}{% if not loop.last %}, {% endif %}{% endfor -%}
+            ) is distinct from (
+                {%- for name in value_columns %}excluded.{{ name }}{% if not loop.last %}, {% endif %}{% endfor -%}
+            )
+        {%- endcall %}
+    {%- else %}
+        {#- No UNIQUE constraint in the platform DDL: match on the natural key under a lock
+            that blocks concurrent writers (readers are not blocked). -#}
+        {% call statement('main') -%}
+            lock table {{ target_relation }} in share row exclusive mode;
+            update {{ target_relation }} as existing set
+            {%- for name in value_columns %}
+                {{ name }} = batch.{{ name }}{% if not loop.last %},{% endif %}
+            {%- endfor %}
+            from {{ batch_relation }} as batch
+            where {% for name in spec.match_key %}existing.{{ name }} = batch.{{ name }}{% if not loop.last %} and {% endif %}{% endfor %}
+              and (
+                {%- for name in value_columns %}existing.{{ name }}{% if not loop.last %}, {% endif %}{% endfor -%}
+              ) is distinct from (
+                {%- for name in value_columns %}batch.{{ name }}::{{ (spec.columns | selectattr('name', 'equalto', name) | first).type }}{% if not loop.last %}, {% endif %}{% endfor -%}
+              );
+            insert into {{ target_relation }} ({{ write_columns | join(', ') }})
+            select {{ write_columns | join(', ') }} from {{ batch_relation }} as batch
+            where not exists (
+                select 1 from {{ target_relation }} as existing
+                where {% for name in spec.match_key %}existing.{{ name }} = batch.{{ name }}{% if not loop.last %} and {% endif %}{% endfor %}
+            );
+        {%- endcall %}
+    {%- endif %}
+
+    {% call statement('advance_watermark') -%}
+        insert into {{ watermark_relation() }} as mark (model_name, data_source_id, loaded_through)
+        select '{{ this.identifier }}', data_source_id, max(_sdc_batched_at)
+        from {{ batch_relation }}
+        where _sdc_batched_at is not null
+        group by data_source_id
+        on conflict (model_name, data_source_id) do update
+            set loaded_through = greatest(mark.loaded_through, excluded.loaded_through),
+                updated_at = now() at time zone 'UTC'
+    {%- endcall %}
+
+    {{ run_hooks(post_hooks, inside_transaction=True) }}
+    {{ adapter.commit() }}
+    {{ run_hooks(post_hooks, inside_transaction=False) }}
+
+    {{ return({'relations': [target_relation]}) }}
+{% endmaterialization %}
+
+{#- In a platform-table model: keep only raw rows loaded after this table's watermark for
+    their data source (minus a safety overlap). Everything on --full-refresh or
+    --vars '{reprocess_all: true}'. Rows without _sdc_batched_at are always read. -#}
+{% macro loaded_since_watermark(alias) -%}
+    {%- if should_full_refresh() or var('reprocess_all', false) -%}
+        true
+    {%- else -%}
+        coalesce({{ alias }}._sdc_batched_at > (
+            select mark.loaded_through - interval '{{ var("watermark_overlap_minutes", 60) | int }} minutes'
+            from {{ watermark_relation() }} as mark
+            where mark.model_name = '{{ this.identifier }}'
+              and mark.data_source_id = {{ alias }}.data_source_id
+        ), true)
+    {%- endif -%}
+{%- endmacro %}
