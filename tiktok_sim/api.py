@@ -1,0 +1,305 @@
+"""The Marketing API endpoints under /open_api/v1.3: each returns the envelope's ``data``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from tiktok_sim.auth import AuthError, IssuedTokens, TokenStore
+from tiktok_sim.config import SimConfig
+from tiktok_sim.dataset import AdGroup, Campaign, Dataset
+from tiktok_sim.params import ApiError, Params, param_error
+from tiktok_sim.report import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, parse_report_query, report_page
+
+MAX_ADVERTISER_IDS = 100
+SCOPES = [1, 2, 3, 4, 5, 6]
+
+ADVERTISER_FIELDS = (
+    "advertiser_id",
+    "name",
+    "currency",
+    "timezone",
+    "display_timezone",
+    "status",
+    "create_time",
+    "company",
+    "country",
+    "role",
+)
+CAMPAIGN_FIELDS = (
+    "advertiser_id",
+    "campaign_id",
+    "campaign_name",
+    "objective_type",
+    "operation_status",
+    "secondary_status",
+    "budget",
+    "budget_mode",
+    "create_time",
+    "modify_time",
+)
+ADGROUP_FIELDS = (
+    "advertiser_id",
+    "campaign_id",
+    "adgroup_id",
+    "adgroup_name",
+    "operation_status",
+    "secondary_status",
+    "budget",
+    "budget_mode",
+    "create_time",
+    "modify_time",
+)
+PRIMARY_STATUSES = ("STATUS_ALL", "STATUS_NOT_DELETE", "STATUS_DELETE")
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    handler: Callable[[Params, frozenset[str]], dict[str, Any]]
+    needs_token: bool = True
+
+
+class Api:
+    """Endpoint handlers. ``allowed`` is the set of advertisers the Access-Token may read."""
+
+    def __init__(self, config: SimConfig, dataset: Dataset, tokens: TokenStore) -> None:
+        self.config = config
+        self.dataset = dataset
+        self.tokens = tokens
+        self.routes: dict[str, Route] = {
+            "/oauth2/advertiser/get/": Route("GET", self.authorized_advertisers),
+            "/oauth2/access_token/": Route("POST", self.access_token, needs_token=False),
+            "/oauth2/refresh_token/": Route("POST", self.refresh_token, needs_token=False),
+            "/advertiser/info/": Route("GET", self.advertiser_info),
+            "/campaign/get/": Route("GET", self.campaign_get),
+            "/adgroup/get/": Route("GET", self.adgroup_get),
+            "/report/integrated/get/": Route("GET", self.report),
+        }
+
+    def call(self, route: Route, params: Params, access_token: str | None) -> dict[str, Any]:
+        try:
+            allowed = (
+                self.tokens.check_access_token(access_token) if route.needs_token else frozenset()
+            )
+            return route.handler(params, allowed)
+        except AuthError as error:
+            raise ApiError(error.code, error.message) from None
+
+    # ----- helpers --------------------------------------------------------------------------
+
+    def _advertiser_id(self, params: Params, allowed: frozenset[str]) -> str:
+        advertiser_id = params.required_text("advertiser_id")
+        if advertiser_id not in allowed or self.dataset.advertiser(advertiser_id) is None:
+            raise ApiError(
+                40001,
+                f"No permission to operate advertiser {advertiser_id}: it is not authorized "
+                "for this access token.",
+            )
+        return advertiser_id
+
+    @staticmethod
+    def _fields(params: Params, known: tuple[str, ...]) -> tuple[str, ...]:
+        fields = params.string_list("fields")
+        if not fields:
+            return known
+        for name in fields:
+            if name not in known:
+                raise param_error(f"fields: Invalid field {name}.")
+        return tuple(fields)
+
+    @staticmethod
+    def _page(params: Params, items: list[dict[str, Any]]) -> dict[str, Any]:
+        page = params.integer("page", 1, 1, 1_000_000_000)
+        page_size = params.integer("page_size", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
+        start = (page - 1) * page_size
+        return {
+            "list": items[start : start + page_size],
+            "page_info": {
+                "page": page,
+                "page_size": page_size,
+                "total_number": len(items),
+                "total_page": -(-len(items) // page_size),
+            },
+        }
+
+    @staticmethod
+    def _primary_status(filtering: dict[str, Any]) -> str:
+        status = filtering.get("primary_status", "STATUS_NOT_DELETE")
+        if status not in PRIMARY_STATUSES:
+            raise param_error(
+                f"filtering.primary_status: Invalid value {status}; "
+                f"the simulator supports {', '.join(PRIMARY_STATUSES)}."
+            )
+        return str(status)
+
+    @staticmethod
+    def _keep_status(status: str, deleted: bool) -> bool:
+        return status == "STATUS_ALL" or deleted == (status == "STATUS_DELETE")
+
+    @staticmethod
+    def _id_filter(filtering: dict[str, Any], name: str) -> set[str] | None:
+        values = filtering.get(name)
+        if values is None:
+            return None
+        if not isinstance(values, list):
+            raise param_error(f"filtering.{name}: Not a valid list.")
+        return {str(v) for v in values}
+
+    @staticmethod
+    def _issued(tokens: IssuedTokens) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "access_token": tokens.access_token,
+            "advertiser_ids": tokens.advertiser_ids,
+            "scope": SCOPES,
+        }
+        if tokens.refresh_token is not None:
+            data["access_token_expire_in"] = tokens.access_expires_in
+            data["refresh_token"] = tokens.refresh_token
+            data["refresh_token_expire_in"] = tokens.refresh_expires_in
+        return data
+
+    # ----- OAuth ----------------------------------------------------------------------------
+
+    def authorized_advertisers(self, params: Params, allowed: frozenset[str]) -> dict[str, Any]:
+        self._check_app(params)
+        return {
+            "list": [
+                {"advertiser_id": a.advertiser_id, "advertiser_name": a.name}
+                for a in self.dataset.advertisers
+                if a.advertiser_id in allowed
+            ]
+        }
+
+    def _check_app(self, params: Params) -> None:
+        try:
+            self.tokens.check_app(params.raw("app_id"), params.raw("secret"))
+        except AuthError as error:
+            raise ApiError(error.code, error.message) from None
+
+    def access_token(self, params: Params, _allowed: frozenset[str]) -> dict[str, Any]:
+        self._check_app(params)
+        return self._issued(self.tokens.redeem_auth_code(params.raw("auth_code")))
+
+    def refresh_token(self, params: Params, _allowed: frozenset[str]) -> dict[str, Any]:
+        self._check_app(params)
+        if params.raw("grant_type") != "refresh_token":
+            raise param_error('grant_type: Must be "refresh_token".')
+        return self._issued(self.tokens.refresh(params.raw("refresh_token")))
+
+    # ----- entities -------------------------------------------------------------------------
+
+    def advertiser_info(self, params: Params, allowed: frozenset[str]) -> dict[str, Any]:
+        ids = params.string_list("advertiser_ids", required=True) or []
+        if not ids:
+            raise param_error("advertiser_ids: Must not be empty.")
+        if len(ids) > MAX_ADVERTISER_IDS:
+            raise param_error(
+                f"advertiser_ids: At most {MAX_ADVERTISER_IDS} ids per request, got {len(ids)}."
+            )
+        fields = self._fields(params, ADVERTISER_FIELDS)
+        rows = []
+        for advertiser_id in ids:
+            advertiser = self.dataset.advertiser(advertiser_id)
+            if advertiser is None or advertiser_id not in allowed:
+                raise ApiError(40001, f"No permission to operate advertiser {advertiser_id}.")
+            record: dict[str, Any] = {
+                "advertiser_id": advertiser.advertiser_id,
+                "name": advertiser.name,
+                "currency": advertiser.currency,
+                "timezone": advertiser.timezone,
+                "display_timezone": advertiser.timezone,
+                "status": "STATUS_ENABLE",
+                "create_time": advertiser.create_time,
+                "company": f"Sim Company {advertiser.index + 1}",
+                "country": "US",
+                "role": "ROLE_ADVERTISER",
+            }
+            rows.append({name: record[name] for name in fields})
+        return {"list": rows}
+
+    def campaign_get(self, params: Params, allowed: frozenset[str]) -> dict[str, Any]:
+        advertiser_id = self._advertiser_id(params, allowed)
+        fields = self._fields(params, CAMPAIGN_FIELDS)
+        filtering = params.json_object("filtering") or {}
+        status = self._primary_status(filtering)
+        ids = self._id_filter(filtering, "campaign_ids")
+        items = [
+            self._campaign_record(c, fields)
+            for c in self.dataset.campaigns[advertiser_id]
+            if self._keep_status(status, c.deleted) and (ids is None or c.campaign_id in ids)
+        ]
+        return self._page(params, items)
+
+    def adgroup_get(self, params: Params, allowed: frozenset[str]) -> dict[str, Any]:
+        advertiser_id = self._advertiser_id(params, allowed)
+        fields = self._fields(params, ADGROUP_FIELDS)
+        filtering = params.json_object("filtering") or {}
+        status = self._primary_status(filtering)
+        ids = self._id_filter(filtering, "adgroup_ids")
+        campaign_ids = self._id_filter(filtering, "campaign_ids")
+        items = [
+            self._adgroup_record(g, fields)
+            for g in self.dataset.adgroups[advertiser_id]
+            if self._keep_status(status, g.deleted)
+            and (ids is None or g.adgroup_id in ids)
+            and (campaign_ids is None or g.campaign_id in campaign_ids)
+        ]
+        return self._page(params, items)
+
+    @staticmethod
+    def _campaign_record(campaign: Campaign, fields: tuple[str, ...]) -> dict[str, Any]:
+        if campaign.deleted:
+            secondary = "CAMPAIGN_STATUS_DELETE"
+        elif campaign.enabled:
+            secondary = "CAMPAIGN_STATUS_ENABLE"
+        else:
+            secondary = "CAMPAIGN_STATUS_DISABLE"
+        record = {
+            "advertiser_id": campaign.advertiser_id,
+            "campaign_id": campaign.campaign_id,
+            "campaign_name": campaign.campaign_name,
+            "objective_type": campaign.objective_type,
+            "operation_status": "ENABLE"
+            if campaign.enabled and not campaign.deleted
+            else "DISABLE",
+            "secondary_status": secondary,
+            "budget": campaign.budget,
+            "budget_mode": campaign.budget_mode,
+            "create_time": campaign.create_time,
+            "modify_time": campaign.modify_time,
+        }
+        return {name: record[name] for name in fields}
+
+    def _adgroup_record(self, ad_group: AdGroup, fields: tuple[str, ...]) -> dict[str, Any]:
+        campaign = self.dataset.campaign(ad_group.campaign_id)
+        if ad_group.deleted:
+            secondary = "ADGROUP_STATUS_DELETE"
+        elif campaign is not None and not campaign.enabled:
+            secondary = "ADGROUP_STATUS_CAMPAIGN_DISABLE"
+        elif ad_group.enabled:
+            secondary = "ADGROUP_STATUS_DELIVERY_OK"
+        else:
+            secondary = "ADGROUP_STATUS_DISABLE"
+        record = {
+            "advertiser_id": ad_group.advertiser_id,
+            "campaign_id": ad_group.campaign_id,
+            "adgroup_id": ad_group.adgroup_id,
+            "adgroup_name": ad_group.adgroup_name,
+            "operation_status": "ENABLE"
+            if ad_group.enabled and not ad_group.deleted
+            else "DISABLE",
+            "secondary_status": secondary,
+            "budget": ad_group.budget,
+            "budget_mode": ad_group.budget_mode,
+            "create_time": ad_group.create_time,
+            "modify_time": ad_group.modify_time,
+        }
+        return {name: record[name] for name in fields}
+
+    # ----- reports --------------------------------------------------------------------------
+
+    def report(self, params: Params, allowed: frozenset[str]) -> dict[str, Any]:
+        advertiser_id = self._advertiser_id(params, allowed)
+        return report_page(parse_report_query(params, advertiser_id, self.dataset), self.dataset)

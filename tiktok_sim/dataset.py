@@ -1,0 +1,445 @@
+"""The deterministic data model: advertisers, campaigns, ad groups and their daily metrics.
+
+Entities are small and kept in memory. Report rows are never materialised: the metrics of one
+(ad group, day) are derived from a hash of (seed, ad group id, day), and campaign or advertiser
+rows are sums of those leaves, so any page of any report is computed from its row index alone.
+Counts and spend are integers (spend in cents) so sums are exact across levels.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+from hashlib import blake2b
+from zoneinfo import ZoneInfo
+
+from tiktok_sim.config import SimConfig
+
+LEVEL_ADVERTISER = "AUCTION_ADVERTISER"
+LEVEL_CAMPAIGN = "AUCTION_CAMPAIGN"
+LEVEL_ADGROUP = "AUCTION_ADGROUP"
+LEVELS = (LEVEL_ADVERTISER, LEVEL_CAMPAIGN, LEVEL_ADGROUP)
+
+# (currency, IANA time zone, spend multiplier against USD) cycled over advertisers.
+ADVERTISER_PROFILES = (
+    ("USD", "America/Los_Angeles", 1.0),
+    ("GBP", "Europe/London", 0.8),
+    ("JPY", "Asia/Tokyo", 150.0),
+    ("EUR", "Europe/Berlin", 0.9),
+    ("USD", "Etc/GMT", 1.0),
+    ("AUD", "Australia/Sydney", 1.5),
+    ("BRL", "America/Sao_Paulo", 5.0),
+)
+OBJECTIVES = ("CONVERSIONS", "TRAFFIC", "VIDEO_VIEWS", "REACH", "APP_INSTALL", "LEAD_GENERATION")
+CONVERSION_OBJECTIVES = frozenset({"CONVERSIONS", "APP_INSTALL", "LEAD_GENERATION"})
+BUDGET_MODES = ("BUDGET_MODE_DAY", "BUDGET_MODE_TOTAL", "BUDGET_MODE_INFINITE")
+WEEKDAY_FACTOR = (1.0, 1.02, 1.05, 1.03, 1.1, 1.2, 1.15)
+
+# Additive leaf counters, in this order in every counter vector. ``spend`` is in cents and
+# ``play_time_ds`` (total play time in deciseconds) only feeds ``average_video_play``.
+COUNTERS = (
+    "impressions",
+    "clicks",
+    "spend",
+    "conversion",
+    "real_time_conversion",
+    "result",
+    "video_play_actions",
+    "video_watched_2s",
+    "video_watched_6s",
+    "video_views_p25",
+    "video_views_p50",
+    "video_views_p75",
+    "video_views_p100",
+    "likes",
+    "comments",
+    "shares",
+    "follows",
+    "profile_visits",
+    "play_time_ds",
+)
+_I = {name: i for i, name in enumerate(COUNTERS)}
+ADDITIVE_METRICS = tuple(name for name in COUNTERS if name != "play_time_ds")
+UNAVAILABLE = "-"
+
+
+def _uniforms(key: str) -> list[float]:
+    """Eight deterministic numbers in [0, 1) from a key."""
+    digest = blake2b(key.encode(), digest_size=32).digest()
+    return [int.from_bytes(digest[i : i + 4], "little") / 4294967296.0 for i in range(0, 32, 4)]
+
+
+def _hundredths(numerator: int, denominator: int) -> str:
+    """numerator / denominator rounded half-up to 2 decimals, from integers (no float drift)."""
+    scaled = (numerator * 200 + denominator) // (2 * denominator)
+    return f"{scaled // 100}.{scaled % 100:02d}"
+
+
+def format_cents(cents: int) -> str:
+    return f"{cents // 100}.{cents % 100:02d}"
+
+
+def _utc_text(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
+@dataclass(frozen=True)
+class Advertiser:
+    advertiser_id: str
+    name: str
+    currency: str
+    timezone: str
+    create_time: int
+    first_day: date
+    last_day: date
+    spend_multiplier: float
+    index: int
+
+
+@dataclass(frozen=True)
+class Campaign:
+    campaign_id: str
+    advertiser_id: str
+    campaign_name: str
+    objective_type: str
+    deleted: bool
+    enabled: bool
+    budget: float
+    budget_mode: str
+    create_time: str
+    modify_time: str
+    adgroup_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AdGroup:
+    adgroup_id: str
+    campaign_id: str
+    advertiser_id: str
+    adgroup_name: str
+    deleted: bool
+    enabled: bool
+    budget: float
+    budget_mode: str
+    create_time: str
+    modify_time: str
+    # Generation parameters (not API fields).
+    base_impressions: float = field(repr=False, default=0.0)
+    base_ctr: float = field(repr=False, default=0.0)
+    cpm_cents: float = field(repr=False, default=0.0)
+    base_cvr: float = field(repr=False, default=0.0)
+    result_is_conversion: bool = field(repr=False, default=False)
+
+
+@dataclass
+class Totals:
+    """Aggregated leaves: additive counters plus (non-additive) reach, None when unknown."""
+
+    counters: list[int]
+    reach: int | None
+
+    def metric(self, name: str) -> str:  # noqa: PLR0911 - one branch per derived metric
+        c = self.counters
+        if name in _I:
+            return format_cents(c[_I["spend"]]) if name == "spend" else str(c[_I[name]])
+        impressions, clicks, spend = c[_I["impressions"]], c[_I["clicks"]], c[_I["spend"]]
+        if name == "ctr":
+            return _hundredths(clicks * 100, impressions) if impressions else "0.00"
+        if name == "cpm":
+            return _hundredths(spend * 10, impressions) if impressions else "0.00"
+        if name == "cpc":
+            return _hundredths(spend, clicks * 100) if clicks else "0.00"
+        if name == "conversion_rate":
+            return _hundredths(c[_I["conversion"]] * 100, clicks) if clicks else "0.00"
+        if name == "cost_per_conversion":
+            conversion = c[_I["conversion"]]
+            return _hundredths(spend, conversion * 100) if conversion else UNAVAILABLE
+        if name == "cost_per_result":
+            result = c[_I["result"]]
+            return _hundredths(spend, result * 100) if result else UNAVAILABLE
+        if name == "average_video_play":
+            plays = c[_I["video_play_actions"]]
+            return _hundredths(c[_I["play_time_ds"]], plays * 10) if plays else "0.00"
+        if name == "reach":
+            return UNAVAILABLE if self.reach is None else str(self.reach)
+        if name == "frequency":
+            return _hundredths(impressions, self.reach) if self.reach else UNAVAILABLE
+        raise KeyError(name)
+
+
+def combine(parts: Iterable[Totals]) -> Totals:
+    """Sum counters; estimate reach as overlapping audiences (never a plain sum)."""
+    counters = [0] * len(COUNTERS)
+    reaches: list[int] = []
+    for part in parts:
+        for i, value in enumerate(part.counters):
+            counters[i] += value
+        if part.reach is not None:
+            reaches.append(part.reach)
+    reach: int | None = None
+    if reaches:
+        reach = min(max(*reaches, sum(reaches) * 85 // 100), counters[_I["impressions"]])
+    return Totals(counters, reach)
+
+
+class Dataset:
+    """Everything the simulator serves, derived from ``SimConfig`` (seed and sizes)."""
+
+    def __init__(self, config: SimConfig) -> None:
+        self.config = config
+        self._seed = config.seed
+        # (advertiser_id, day) -> factor; set by ``revise``.
+        self._revisions: dict[tuple[str, date], float] = {}
+        self._lock = threading.Lock()
+        self.advertisers: list[Advertiser] = []
+        self.campaigns: dict[str, list[Campaign]] = {}
+        self.adgroups: dict[str, list[AdGroup]] = {}
+        self._advertiser_by_id: dict[str, Advertiser] = {}
+        self._campaign_by_id: dict[str, Campaign] = {}
+        self._adgroup_by_id: dict[str, AdGroup] = {}
+        for a in range(config.advertisers):
+            self._build_advertiser(a)
+
+    # ----- entities -------------------------------------------------------------------------
+
+    def _advertiser_id(self, a: int) -> str:
+        # 19 digits: "7", three digits of the seed, advertiser index.
+        return f"7{self._seed % 1000:03d}{a:015d}"
+
+    def _object_id(self, kind: int, a: int, n: int) -> str:
+        # 19 digits: kind (18 campaign, 19 ad group), seed, advertiser index, object index.
+        return f"{kind}{self._seed % 1000:03d}{a:05d}{n:09d}"
+
+    def _build_advertiser(self, a: int) -> None:
+        currency, tz_name, multiplier = ADVERTISER_PROFILES[a % len(ADVERTISER_PROFILES)]
+        last_day = self.config.end_date or datetime.now(ZoneInfo(tz_name)).date()
+        first_day = last_day - timedelta(days=self.config.days - 1)
+        created = datetime.combine(first_day - timedelta(days=30 + a), datetime.min.time())
+        created = created.replace(tzinfo=timezone.utc) + timedelta(hours=9, minutes=a % 60)
+        advertiser = Advertiser(
+            advertiser_id=self._advertiser_id(a),
+            name=f"Sim Advertiser {a + 1} ({currency})",
+            currency=currency,
+            timezone=tz_name,
+            create_time=int(created.timestamp()),
+            first_day=first_day,
+            last_day=last_day,
+            spend_multiplier=multiplier,
+            index=a,
+        )
+        self.advertisers.append(advertiser)
+        self._advertiser_by_id[advertiser.advertiser_id] = advertiser
+        n_campaigns = self.config.campaigns
+        groups: list[list[AdGroup]] = [[] for _ in range(n_campaigns)]
+        campaign_ids = [self._object_id(18, a, c) for c in range(n_campaigns)]
+        deleted_campaigns = {c for c in range(n_campaigns) if c % 10 == 3}
+        for g in range(self.config.adgroups):
+            c = g % n_campaigns
+            u = _uniforms(f"{self._seed}:adgroup:{a}:{g}")
+            objective = OBJECTIVES[c % len(OBJECTIVES)]
+            modified = created + timedelta(days=1 + int(u[5] * 20), seconds=int(u[6] * 86400))
+            ad_group = AdGroup(
+                adgroup_id=self._object_id(19, a, g),
+                campaign_id=campaign_ids[c],
+                advertiser_id=advertiser.advertiser_id,
+                adgroup_name=f"Ad group {g + 1} - campaign {c + 1}",
+                deleted=c in deleted_campaigns or g % 10 == 7,
+                enabled=u[4] > 0.15,
+                budget=round((20 + int(u[0] * 20) * 10) * multiplier, 2),
+                budget_mode=BUDGET_MODES[g % 2],
+                create_time=_utc_text(created + timedelta(hours=1 + g % 24)),
+                modify_time=_utc_text(modified),
+                base_impressions=500 + 9500 * u[1] ** 2,
+                base_ctr=0.004 + 0.026 * u[2],
+                cpm_cents=(200 + 1300 * u[3]) * multiplier,
+                base_cvr=0.02 + 0.13 * u[7] if objective in CONVERSION_OBJECTIVES else 0.01 * u[7],
+                result_is_conversion=objective in CONVERSION_OBJECTIVES,
+            )
+            groups[c].append(ad_group)
+            self._adgroup_by_id[ad_group.adgroup_id] = ad_group
+        campaigns: list[Campaign] = []
+        for c in range(n_campaigns):
+            u = _uniforms(f"{self._seed}:campaign:{a}:{c}")
+            mode = BUDGET_MODES[c % 3]
+            campaign = Campaign(
+                campaign_id=campaign_ids[c],
+                advertiser_id=advertiser.advertiser_id,
+                campaign_name=f"Campaign {c + 1} {OBJECTIVES[c % len(OBJECTIVES)].title()}",
+                objective_type=OBJECTIVES[c % len(OBJECTIVES)],
+                deleted=c in deleted_campaigns,
+                enabled=u[0] > 0.2,
+                budget=0.0 if mode == "BUDGET_MODE_INFINITE" else (100 + int(u[1] * 50) * 20) * 1.0,
+                budget_mode=mode,
+                create_time=_utc_text(created + timedelta(minutes=10 + c)),
+                modify_time=_utc_text(created + timedelta(days=2 + int(u[2] * 25))),
+                adgroup_ids=tuple(g.adgroup_id for g in groups[c]),
+            )
+            campaigns.append(campaign)
+            self._campaign_by_id[campaign.campaign_id] = campaign
+        self.campaigns[advertiser.advertiser_id] = campaigns
+        self.adgroups[advertiser.advertiser_id] = [g for c in groups for g in c]
+        # Stable order: ad groups sorted by id (index order).
+        self.adgroups[advertiser.advertiser_id].sort(key=lambda g: g.adgroup_id)
+
+    def advertiser(self, advertiser_id: str) -> Advertiser | None:
+        return self._advertiser_by_id.get(advertiser_id)
+
+    def campaign(self, campaign_id: str) -> Campaign | None:
+        return self._campaign_by_id.get(campaign_id)
+
+    def adgroup(self, adgroup_id: str) -> AdGroup | None:
+        return self._adgroup_by_id.get(adgroup_id)
+
+    @property
+    def advertiser_ids(self) -> list[str]:
+        return [a.advertiser_id for a in self.advertisers]
+
+    def list_campaigns(self, advertiser_id: str, include_deleted: bool = True) -> list[Campaign]:
+        return [c for c in self.campaigns[advertiser_id] if include_deleted or not c.deleted]
+
+    def list_adgroups(self, advertiser_id: str, include_deleted: bool = True) -> list[AdGroup]:
+        return [g for g in self.adgroups[advertiser_id] if include_deleted or not g.deleted]
+
+    def adgroups_of(self, campaign: Campaign) -> list[AdGroup]:
+        return [self._adgroup_by_id[i] for i in campaign.adgroup_ids]
+
+    # ----- revisions ------------------------------------------------------------------------
+
+    def revise(self, advertiser_id: str, day: date, factor: float) -> None:
+        """Scale one advertiser-day's counts (late-attributed conversions, corrections).
+
+        Deterministic: the same revisions give the same numbers. factor 1.0 undoes it.
+        """
+        if advertiser_id not in self._advertiser_by_id:
+            raise KeyError(advertiser_id)
+        if factor < 0:
+            raise ValueError("factor must not be negative")
+        with self._lock:
+            if factor == 1.0:
+                self._revisions.pop((advertiser_id, day), None)
+            else:
+                self._revisions[(advertiser_id, day)] = factor
+
+    def clear_revisions(self) -> None:
+        with self._lock:
+            self._revisions.clear()
+
+    # ----- metrics --------------------------------------------------------------------------
+
+    def leaf(self, ad_group: AdGroup, day: date) -> Totals:
+        """Metrics of one ad group on one (advertiser-local) day; zero outside the range."""
+        advertiser = self._advertiser_by_id[ad_group.advertiser_id]
+        if not advertiser.first_day <= day <= advertiser.last_day:
+            return Totals([0] * len(COUNTERS), None)
+        u = _uniforms(f"{self._seed}:{ad_group.adgroup_id}:{day.toordinal()}")
+        paused = u[7] < 0.03
+        impressions = 0
+        if not paused:
+            weekday = WEEKDAY_FACTOR[day.weekday()]
+            impressions = int(ad_group.base_impressions * weekday * (0.6 + 0.8 * u[0]))
+        clicks = int(impressions * ad_group.base_ctr * (0.7 + 0.6 * u[1]))
+        spend = int(impressions * ad_group.cpm_cents * (0.8 + 0.4 * u[2]) / 1000)
+        conversion = int(clicks * ad_group.base_cvr * (0.5 + u[3]) + u[4] * 0.6)
+        conversion = min(conversion, clicks)
+        plays = int(impressions * (0.25 + 0.35 * u[4]))
+        watched_2s = int(plays * (0.5 + 0.3 * u[5]))
+        watched_6s = int(watched_2s * (0.35 + 0.3 * u[6]))
+        p25 = int(plays * (0.5 + 0.2 * u[6]))
+        p50 = int(p25 * 0.6)
+        p75 = int(p50 * 0.7)
+        likes = int(plays * 0.03 * u[6])
+        counters = [
+            impressions,
+            clicks,
+            spend,
+            conversion,
+            conversion - int(conversion * 0.3 * u[5]),
+            conversion if ad_group.result_is_conversion else clicks,
+            plays,
+            watched_2s,
+            watched_6s,
+            p25,
+            p50,
+            p75,
+            int(p75 * 0.75),
+            likes,
+            likes // 9,
+            likes // 7,
+            likes // 20,
+            int(clicks * 0.15 * u[7]),
+            plays * (30 + int(50 * u[5])),
+        ]
+        # About 3% of rows have no reach figure ("-").
+        reach: int | None = None if u[7] > 0.97 else int(impressions / (1.05 + 0.55 * u[1]))
+        factor = self._revisions.get((ad_group.advertiser_id, day))
+        if factor is not None:
+            counters = [int(value * factor) for value in counters]
+            reach = None if reach is None else int(reach * factor)
+        return Totals(counters, reach)
+
+    def aggregate(self, ad_groups: Sequence[AdGroup], days: Sequence[date]) -> Totals:
+        return combine(self.leaf(g, d) for g in ad_groups for d in days)
+
+    # ----- expected results for tests -------------------------------------------------------
+
+    def report_groups(
+        self, level: str, advertiser_id: str, include_deleted: bool
+    ) -> list[tuple[str, list[AdGroup]]]:
+        """(row id, ad groups summed into it) for each object the report has rows for."""
+        if level == LEVEL_ADVERTISER:
+            return [(advertiser_id, self.adgroups[advertiser_id])]
+        if level == LEVEL_CAMPAIGN:
+            return [
+                (c.campaign_id, self.adgroups_of(c))
+                for c in self.list_campaigns(advertiser_id, include_deleted)
+                if c.adgroup_ids
+            ]
+        if level == LEVEL_ADGROUP:
+            return [(g.adgroup_id, [g]) for g in self.list_adgroups(advertiser_id, include_deleted)]
+        raise ValueError(f"unknown data level {level}")
+
+    def days_with_data(self, advertiser_id: str, start: date, end: date) -> list[date]:
+        advertiser = self._advertiser_by_id[advertiser_id]
+        first, last = max(start, advertiser.first_day), min(end, advertiser.last_day)
+        return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+    def report_row_count(  # noqa: PLR0917 - mirrors the report parameters
+        self,
+        level: str,
+        advertiser_id: str,
+        start: date,
+        end: date,
+        include_deleted: bool = True,
+        daily: bool = True,
+    ) -> int:
+        """Rows a report with dimensions [<level id>, stat_time_day] (or no day) returns."""
+        days = len(self.days_with_data(advertiser_id, start, end))
+        groups = len(self.report_groups(level, advertiser_id, include_deleted))
+        if not days:
+            return 0
+        return groups * days if daily else groups
+
+    def report_totals(
+        self,
+        level: str,
+        advertiser_id: str,
+        start: date,
+        end: date,
+        include_deleted: bool = True,
+    ) -> dict[str, int | Decimal]:
+        """Sums of the additive metrics over every row of such a report (spend as Decimal)."""
+        days = self.days_with_data(advertiser_id, start, end)
+        ad_groups = [
+            g
+            for _, groups in self.report_groups(level, advertiser_id, include_deleted)
+            for g in groups
+        ]
+        totals = self.aggregate(ad_groups, days)
+        result: dict[str, int | Decimal] = {}
+        for name in ADDITIVE_METRICS:
+            value = totals.counters[_I[name]]
+            result[name] = Decimal(format_cents(value)) if name == "spend" else value
+        return result

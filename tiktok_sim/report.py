@@ -1,0 +1,324 @@
+"""GET /report/integrated/get/: validation and page generation from row indexes."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from tiktok_sim.dataset import (
+    LEVEL_ADGROUP,
+    LEVEL_ADVERTISER,
+    LEVEL_CAMPAIGN,
+    LEVELS,
+    AdGroup,
+    Dataset,
+    Totals,
+)
+from tiktok_sim.params import Params, param_error
+
+MAX_DAILY_SPAN_DAYS = 30
+MAX_PAGE_SIZE = 1000
+DEFAULT_PAGE_SIZE = 10
+DEFAULT_METRICS = ("spend", "impressions", "clicks")
+
+METRICS = frozenset(
+    {
+        "spend",
+        "impressions",
+        "clicks",
+        "ctr",
+        "cpm",
+        "cpc",
+        "reach",
+        "frequency",
+        "conversion",
+        "cost_per_conversion",
+        "conversion_rate",
+        "real_time_conversion",
+        "result",
+        "cost_per_result",
+        "video_play_actions",
+        "video_watched_2s",
+        "video_watched_6s",
+        "video_views_p25",
+        "video_views_p50",
+        "video_views_p75",
+        "video_views_p100",
+        "average_video_play",
+        "likes",
+        "comments",
+        "shares",
+        "follows",
+        "profile_visits",
+    }
+)
+# Attribute metrics (object properties) allowed per data level.
+ATTRIBUTE_METRICS = {
+    LEVEL_ADVERTISER: ("advertiser_name", "currency"),
+    LEVEL_CAMPAIGN: ("campaign_name", "objective_type"),
+    LEVEL_ADGROUP: ("adgroup_name", "campaign_id", "campaign_name"),
+}
+ID_DIMENSION = {
+    LEVEL_ADVERTISER: "advertiser_id",
+    LEVEL_CAMPAIGN: "campaign_id",
+    LEVEL_ADGROUP: "adgroup_id",
+}
+STATUS_FILTER_FIELD = {LEVEL_CAMPAIGN: "campaign_status", LEVEL_ADGROUP: "adgroup_status"}
+DAY = "stat_time_day"
+
+
+@dataclass(frozen=True)
+class ReportGroup:
+    """One object a report has rows for: its id dimension, attributes and ad-group leaves."""
+
+    dimensions: dict[str, str]
+    attributes: dict[str, str]
+    adgroups: list[AdGroup]
+
+
+@dataclass(frozen=True)
+class ReportQuery:
+    advertiser_id: str
+    level: str
+    dimensions: list[str]
+    metrics: list[str]
+    start: date
+    end: date
+    page: int
+    page_size: int
+    deleted: str  # "exclude" (default), "include" (STATUS_ALL) or "only" (STATUS_DELETE)
+    ids: frozenset[str] | None
+    total_metrics: bool
+
+    @property
+    def daily(self) -> bool:
+        return DAY in self.dimensions
+
+
+def parse_report_query(params: Params, advertiser_id: str, dataset: Dataset) -> ReportQuery:
+    report_type = params.required_text("report_type")
+    if report_type != "BASIC":
+        raise param_error(
+            f"report_type: {report_type} is not supported (the simulator serves BASIC)."
+        )
+    level = params.required_text("data_level")
+    if level not in LEVELS:
+        raise param_error(f"data_level: {level} is not supported; use one of {', '.join(LEVELS)}.")
+    dimensions = _parse_dimensions(params, level)
+    start, end = _parse_dates(params, advertiser_id, dataset, DAY in dimensions)
+    deleted, ids = _parse_filtering(params, level)
+    return ReportQuery(
+        advertiser_id=advertiser_id,
+        level=level,
+        dimensions=dimensions,
+        metrics=_parse_metrics(params, level, dimensions),
+        start=start,
+        end=end,
+        page=params.integer("page", 1, 1, 1_000_000_000),
+        page_size=params.integer("page_size", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE),
+        deleted=deleted,
+        ids=ids,
+        total_metrics=params.boolean("enable_total_metrics"),
+    )
+
+
+def _parse_dimensions(params: Params, level: str) -> list[str]:
+    dimensions = params.string_list("dimensions", required=True) or []
+    if not dimensions:
+        raise param_error("dimensions: Must not be empty.")
+    allowed = {ID_DIMENSION[level], DAY}
+    for name in dimensions:
+        if name not in allowed:
+            raise param_error(
+                f"dimensions: Invalid dimension {name} for data_level {level}; "
+                f"allowed: {', '.join(sorted(allowed))}."
+            )
+    if len(set(dimensions)) != len(dimensions):
+        raise param_error("dimensions: Duplicate dimension.")
+    return dimensions
+
+
+def _parse_metrics(params: Params, level: str, dimensions: list[str]) -> list[str]:
+    metrics = params.string_list("metrics") or list(DEFAULT_METRICS)
+    for name in metrics:
+        if name in ATTRIBUTE_METRICS[level]:
+            if ID_DIMENSION[level] not in dimensions:
+                raise param_error(
+                    f"metrics: Attribute metric {name} needs the {ID_DIMENSION[level]} dimension."
+                )
+        elif name not in METRICS:
+            raise param_error(
+                f"metrics: Invalid metric {name} for report_type BASIC and data_level {level}."
+            )
+    return metrics
+
+
+def _parse_dates(
+    params: Params, advertiser_id: str, dataset: Dataset, daily: bool
+) -> tuple[date, date]:
+    if params.boolean("query_lifetime"):
+        if daily:
+            raise param_error("dimensions: stat_time_day is not allowed with query_lifetime.")
+        advertiser = dataset.advertiser(advertiser_id)
+        assert advertiser is not None
+        return advertiser.first_day, advertiser.last_day
+    start, end = params.day("start_date"), params.day("end_date")
+    if end < start:
+        raise param_error("end_date: Must not be earlier than start_date.")
+    span = (end - start).days + 1
+    if daily and span > MAX_DAILY_SPAN_DAYS:
+        raise param_error(
+            f"start_date, end_date: The time range of a daily (stat_time_day) report must not "
+            f"exceed {MAX_DAILY_SPAN_DAYS} days; got {span} days."
+        )
+    return start, end
+
+
+def _filter_values(item: dict[str, Any]) -> list[str]:
+    value = item.get("filter_value")
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            value = [value]
+    if not isinstance(value, list) or not value:
+        raise param_error("filtering: filter_value must be a JSON-encoded non-empty array.")
+    return [str(v) for v in value]
+
+
+def _parse_filtering(params: Params, level: str) -> tuple[str, frozenset[str] | None]:
+    deleted = "exclude"
+    ids: frozenset[str] | None = None
+    id_filter_field = {LEVEL_CAMPAIGN: "campaign_ids", LEVEL_ADGROUP: "adgroup_ids"}.get(level)
+    for item in params.json_list("filtering") or []:
+        if not isinstance(item, dict):
+            raise param_error("filtering: Every filter must be an object.")
+        field_name = item.get("field_name")
+        if item.get("filter_type", "IN") != "IN":
+            raise param_error(f"filtering: filter_type {item.get('filter_type')} is not supported.")
+        values = _filter_values(item)
+        if field_name == STATUS_FILTER_FIELD.get(level):
+            deleted = _deleted_mode(str(field_name), values)
+        elif field_name == id_filter_field:
+            ids = frozenset(values)
+        else:
+            raise param_error(f"filtering: Invalid field_name {field_name} for data_level {level}.")
+    return deleted, ids
+
+
+def _deleted_mode(field_name: str, values: list[str]) -> str:
+    if "STATUS_ALL" in values:
+        return "include"
+    if values == ["STATUS_DELETE"]:
+        return "only"
+    if values == ["STATUS_NOT_DELETE"]:
+        return "exclude"
+    raise param_error(f"filtering: Invalid filter_value {values} for {field_name}.")
+
+
+def report_groups(query: ReportQuery, dataset: Dataset) -> list[ReportGroup]:
+    """The objects a report has rows for, in a stable order."""
+    advertiser_id = query.advertiser_id
+    groups: list[ReportGroup] = []
+    if query.level == LEVEL_ADVERTISER:
+        advertiser = dataset.advertiser(advertiser_id)
+        assert advertiser is not None
+        attributes = {"advertiser_name": advertiser.name, "currency": advertiser.currency}
+        groups.append(
+            ReportGroup(
+                {"advertiser_id": advertiser_id}, attributes, dataset.adgroups[advertiser_id]
+            )
+        )
+    elif query.level == LEVEL_CAMPAIGN:
+        for campaign in dataset.campaigns[advertiser_id]:
+            if _kept(campaign.deleted, campaign.campaign_id, query) and campaign.adgroup_ids:
+                attributes = {
+                    "campaign_name": campaign.campaign_name,
+                    "objective_type": campaign.objective_type,
+                }
+                groups.append(
+                    ReportGroup(
+                        {"campaign_id": campaign.campaign_id},
+                        attributes,
+                        dataset.adgroups_of(campaign),
+                    )
+                )
+    else:
+        for ad_group in dataset.adgroups[advertiser_id]:
+            if _kept(ad_group.deleted, ad_group.adgroup_id, query):
+                parent = dataset.campaign(ad_group.campaign_id)
+                assert parent is not None
+                attributes = {
+                    "adgroup_name": ad_group.adgroup_name,
+                    "campaign_id": ad_group.campaign_id,
+                    "campaign_name": parent.campaign_name,
+                }
+                groups.append(
+                    ReportGroup({"adgroup_id": ad_group.adgroup_id}, attributes, [ad_group])
+                )
+    if ID_DIMENSION[query.level] not in query.dimensions and groups:
+        # Without the id dimension all objects collapse into one row per day.
+        groups = [ReportGroup({}, {}, [g for group in groups for g in group.adgroups])]
+    return groups
+
+
+def _kept(deleted: bool, object_id: str, query: ReportQuery) -> bool:
+    if query.ids is not None and object_id not in query.ids:
+        return False
+    if query.deleted == "include":
+        return True
+    return deleted == (query.deleted == "only")
+
+
+def report_page(query: ReportQuery, dataset: Dataset) -> dict[str, Any]:
+    """One page of the report, generated from row indexes (nothing else is materialised)."""
+    groups = report_groups(query, dataset)
+    days = dataset.days_with_data(query.advertiser_id, query.start, query.end)
+    if not days:
+        total = 0
+    elif query.daily:
+        total = len(groups) * len(days)
+    else:
+        total = len(groups)
+    first = (query.page - 1) * query.page_size
+    rows = []
+    for index in range(first, min(first + query.page_size, total)):
+        if query.daily:
+            group, row_days = groups[index // len(days)], [days[index % len(days)]]
+        else:
+            group, row_days = groups[index], days
+        totals = dataset.aggregate(group.adgroups, row_days)
+        rows.append(_row(query, group, row_days, totals))
+    data: dict[str, Any] = {
+        "list": rows,
+        "page_info": {
+            "page": query.page,
+            "page_size": query.page_size,
+            "total_number": total,
+            "total_page": -(-total // query.page_size),
+        },
+    }
+    if query.total_metrics:
+        every = dataset.aggregate([g for group in groups for g in group.adgroups], days)
+        data["total_metrics"] = {
+            name: every.metric(name) for name in query.metrics if name in METRICS
+        }
+    return data
+
+
+def _row(
+    query: ReportQuery, group: ReportGroup, row_days: list[date], totals: Totals
+) -> dict[str, Any]:
+    dimensions = {}
+    for name in query.dimensions:
+        if name == DAY:
+            dimensions[name] = f"{row_days[0].isoformat()} 00:00:00"
+        else:
+            dimensions[name] = group.dimensions[name]
+    metrics = {
+        name: group.attributes[name] if name in group.attributes else totals.metric(name)
+        for name in query.metrics
+    }
+    return {"dimensions": dimensions, "metrics": metrics}
