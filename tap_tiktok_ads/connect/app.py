@@ -535,9 +535,13 @@ class ConnectApp:
     def _consent_error(
         self, request: _Request, start_response: StartResponse, error: str
     ) -> Iterable[bytes]:
+        """TikTok came back with an error instead of a code; no token request is made."""
+        text = f"{error} {request.query.get('error_description', '')}".lower()
         problem = Problem.CONSENT_DENIED
-        if "redirect" in error.lower():
+        if "redirect" in text:
             problem = Problem.REDIRECT_MISMATCH
+        elif "advertiser" in text:
+            problem = Problem.NO_ADVERTISERS
         logger.warning("TikTok returned an error instead of a code: %s", problem.value)
         return self._page(start_response, request, problem_page(problem, self.settings))
 

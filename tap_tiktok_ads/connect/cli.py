@@ -12,10 +12,11 @@ import contextlib
 import logging
 import sys
 import threading
+import time
 import webbrowser
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from tap_tiktok_ads.connect.app import ConnectApp
@@ -25,6 +26,9 @@ if TYPE_CHECKING:
     from tap_tiktok_ads.connect.saving import SaveResult
 
 PROG = "tap-tiktok-ads-connect"
+# Once saved, the browser still fetches the done page and its stylesheet and logo.
+DONE_GRACE_SECONDS = 1.0
+DONE_TIMEOUT_SECONDS = 15.0
 logger = logging.getLogger("tap_tiktok_ads.connect")
 
 
@@ -110,9 +114,27 @@ def serve(
         saved.set()
 
     app = ConnectApp(settings, on_saved=on_saved)
+    last_request = [time.monotonic()]
+    done_page_served = threading.Event()
+
+    def tracked_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        last_request[0] = time.monotonic()
+        if str(environ.get("PATH_INFO", "")).rstrip("/") == "/oauth/tiktok/done":
+            done_page_served.set()
+        return app(environ, start_response)
+
+    def finished() -> bool:
+        """After saving, serve the done page and its assets, then stop."""
+        if keep_running or not saved.is_set():
+            return False
+        idle = time.monotonic() - last_request[0]
+        return (done_page_served.is_set() and idle > DONE_GRACE_SECONDS) or (
+            idle > DONE_TIMEOUT_SECONDS
+        )
+
     try:
         server: WSGIServer = make_server(
-            bind, settings.port, app, handler_class=QuietRequestHandler
+            bind, settings.port, tracked_app, handler_class=QuietRequestHandler
         )
     except OSError as exc:
         print(
@@ -131,11 +153,12 @@ def serve(
         if ready is not None:
             ready.set()
         try:
-            while not stop.is_set() and (keep_running or not saved.is_set()):
+            while not stop.is_set() and not finished():
                 server.handle_request()
         except KeyboardInterrupt:
-            print(f"{PROG}: stopped before a connection was saved", file=sys.stderr)
-            return 130
+            if not saved.is_set():
+                print(f"{PROG}: stopped before a connection was saved", file=sys.stderr)
+                return 130
     return 0
 
 

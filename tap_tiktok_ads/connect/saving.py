@@ -12,12 +12,11 @@
 from __future__ import annotations
 
 import contextlib
-import importlib
 import json
 import os
 import re
 import tempfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -147,30 +146,40 @@ def connection_details(
 def register_on_platform(
     settings: ConnectSettings, tokens: Tokens, advertisers: Sequence[Advertiser]
 ) -> dict[str, int]:
-    """One ``dra_data_sources`` row per advertiser (created, or updated on re-connect)."""
-    # Imported by name: the platform glue is optional for plain Singer/Meltano users.
-    crypto = importlib.import_module("tap_tiktok_ads.platform.crypto")
-    db = importlib.import_module("tap_tiktok_ads.platform.db")
-    registration = importlib.import_module("tap_tiktok_ads.platform.registration")
+    """One ``dra_data_sources`` row per advertiser (created, or updated on re-connect).
 
+    Uses the same code as ``tap-tiktok-ads-register``; the database comes from ``PG*`` and
+    the key from ``ENCRYPTION_KEY``.
+    """
+    # Imported here: the platform glue (and its database) is optional for Singer users.
+    import psycopg
+
+    from tap_tiktok_ads.platform import crypto, db, registration
+
+    ids: dict[str, int] = {}
     try:
         key_hex = crypto.key_from_env()
-    except Exception as exc:
-        raise SaveError(f"ENCRYPTION_KEY is not usable: {exc}") from None
-    ids: dict[str, int] = {}
-    with db.connect() as conn:
-        registration.ensure_platform_objects(conn)
-        for advertiser in advertisers:
-            ids[advertiser.advertiser_id] = registration.register_data_source(
-                conn,
-                advertiser_id=advertiser.advertiser_id,
-                advertiser_name=advertiser.name,
-                details=connection_details(settings, tokens, advertiser.advertiser_id),
-                key_hex=key_hex,
-            )
-        commit: Callable[[], None] | None = getattr(conn, "commit", None)
-        if commit is not None:
-            commit()
+        with db.connect(autocommit=True) as conn:
+            registration.ensure_platform_objects(conn)
+            for advertiser in advertisers:
+                ids[advertiser.advertiser_id] = registration.register_data_source(
+                    conn,
+                    advertiser_id=advertiser.advertiser_id,
+                    advertiser_name=advertiser.name,
+                    details=connection_details(settings, tokens, advertiser.advertiser_id),
+                    key_hex=key_hex,
+                )
+    except (
+        crypto.ConnectionDetailsError,
+        db.DatabaseConnectionError,
+        registration.RegistrationError,
+    ) as exc:
+        raise SaveError(f"platform registration failed: {exc}") from None
+    except psycopg.Error as exc:
+        first_line = (str(exc).strip().splitlines() or [""])[0]
+        raise SaveError(
+            f"platform registration failed ({type(exc).__name__}: {first_line})"
+        ) from None
     return ids
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import itertools
+import secrets
+import socket
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from http.cookies import SimpleCookie
@@ -147,3 +149,19 @@ def make_browser(settings: ConnectSettings, clock: Clock):
 @pytest.fixture
 def browser(make_browser) -> Browser:
     return make_browser()
+
+
+@pytest.fixture
+def platform_env(fresh_database, monkeypatch) -> dict[str, str]:
+    """A configured platform: PG* pointing at a fresh database and an ENCRYPTION_KEY."""
+    key = secrets.token_hex(32)
+    for name, value in fresh_database.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("ENCRYPTION_KEY", key)
+    return fresh_database | {"ENCRYPTION_KEY": key}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

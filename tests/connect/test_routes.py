@@ -8,12 +8,14 @@ import stat
 from dataclasses import replace
 from urllib.parse import parse_qs, urlsplit
 
+import psycopg
 import pytest
 import requests
 import requests_mock as rm
 
 from tap_tiktok_ads.auth import TokenStore
-from tap_tiktok_ads.connect.saving import SaveError
+from tap_tiktok_ads.connect.saving import ConnectionSaver, SaveError
+from tap_tiktok_ads.platform import crypto
 from tests.connect.conftest import (
     ACCESS_TOKEN,
     API,
@@ -559,3 +561,42 @@ def test_on_saved_is_called(make_browser, tiktok, settings):
     results = []
     save_first_advertiser(make_browser(on_saved=results.append))
     assert [r.token_store_path for r in results] == [settings.token_store_path]
+
+
+def test_reconnect_registers_each_advertiser_once(make_browser, tiktok, settings, platform_env):
+    def connect(token: str) -> None:
+        tiktok.post(EXCHANGE, json=envelope({"access_token": token, "advertiser_ids": []}))
+        browser = make_browser(saver=ConnectionSaver(environ=platform_env))
+        sign_in(browser)
+        picker = browser.get("/oauth/tiktok/advertisers")
+        ids = re.findall(r'name="advertiser_id" value="(\d+)"', picker.body)
+        response = browser.post(
+            "/oauth/tiktok/advertisers",
+            {"csrf_token": csrf_token(picker.body), "advertiser_id": ids},
+        )
+        assert response.status == 303, response.body
+        done = browser.get("/oauth/tiktok/done")
+        assert "data source" in done.body
+        assert_no_secrets(browser)
+
+    connect("token-one")
+    connect("token-two")
+    with psycopg.connect("", autocommit=True) as conn:
+        found = conn.execute(
+            "SELECT sync_config ->> 'advertiser_id', connection_details FROM dra_data_sources"
+        ).fetchall()
+    assert sorted(r[0] for r in found) == ["7" + "0" * 18, "7" + "0" * 17 + "1"]
+    for _, envelope_ in found:
+        details = crypto.decrypt_details(envelope_, platform_env["ENCRYPTION_KEY"])
+        assert details["access_token"] == "token-two"
+
+
+def test_consent_without_any_advertiser_ticked(browser, tiktok):
+    state = browser.start_flow()
+    page = browser.get(
+        "/oauth/tiktok/callback?error=invalid_request"
+        f"&error_description=No+advertiser+selected.&state={state}"
+    )
+    assert page.status == 409
+    assert "no advertiser account was authorized" in page.body
+    assert tiktok.call_count == 0

@@ -1,0 +1,154 @@
+"""tap-tiktok-ads-connect: settings errors, loopback only, a whole run on the simulator."""
+
+from __future__ import annotations
+
+import logging
+import re
+import socket
+import threading
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+
+from tap_tiktok_ads.auth import TokenStore
+from tap_tiktok_ads.connect import cli
+from tests.connect.conftest import free_port
+from tests.connect.simflow import consent
+from tiktok_sim import SimConfig, Simulator
+
+VARIABLES = ("TIKTOK_ADS_APP_ID", "TIKTOK_ADS_APP_SECRET", "TIKTOK_ADS_REDIRECT_URI")
+
+
+@pytest.fixture
+def env(monkeypatch, tmp_path):
+    for name in list(__import__("os").environ):
+        if name.startswith("TIKTOK_ADS_"):
+            monkeypatch.delenv(name)
+    values = {
+        "TIKTOK_ADS_APP_ID": "sim-app-id",
+        "TIKTOK_ADS_APP_SECRET": "sim-app-secret",
+        "TIKTOK_ADS_REDIRECT_URI": f"http://127.0.0.1:{free_port()}/oauth/tiktok/callback",
+        "TIKTOK_ADS_TOKEN_STORE_PATH": str(tmp_path / ".secrets" / "tiktok_tokens.json"),
+        "TIKTOK_ADS_ENV_FILE": str(tmp_path / ".env"),
+    }
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    for name in ("PGHOST", "PGDATABASE", "ENCRYPTION_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    return values
+
+
+@pytest.mark.parametrize("missing", VARIABLES)
+def test_missing_setting_is_one_line_naming_it(env, monkeypatch, capsys, missing):
+    monkeypatch.delenv(missing)
+    assert cli.main(["--no-browser"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert missing in err
+    assert "sim-app-secret" not in err
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("TIKTOK_ADS_REDIRECT_URI", "http://127.0.0.1:8765/elsewhere"),
+        ("TIKTOK_ADS_REDIRECT_URI", "ftp://127.0.0.1/oauth/tiktok/callback"),
+        ("TIKTOK_ADS_REDIRECT_URI", "https://connect.example.com/oauth/tiktok/callback"),
+        ("TIKTOK_ADS_REDIRECT_URI", "http://127.0.0.1:99999/oauth/tiktok/callback"),
+        ("TIKTOK_ADS_AUTH_URL", "not a url"),
+        ("TIKTOK_ADS_API_URL", "file:///etc/passwd"),
+    ],
+)
+def test_invalid_setting_is_named(env, monkeypatch, capsys, variable, value):
+    monkeypatch.setenv(variable, value)
+    assert cli.main(["--no-browser"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert variable in err
+
+
+def test_non_loopback_bind_needs_allow_remote(env, capsys):
+    assert cli.main(["--no-browser", "--bind", "0.0.0.0"]) == 2  # noqa: S104
+    assert "--allow-remote" in capsys.readouterr().err
+
+
+def test_busy_port_is_reported(env, capsys):
+    port = urlsplit(env["TIKTOK_ADS_REDIRECT_URI"]).port
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", port))
+        taken.listen()
+        assert cli.main(["--no-browser"]) == 1
+    assert "TIKTOK_ADS_REDIRECT_URI" in capsys.readouterr().err
+
+
+def run_cli_in_thread(args):
+    result: dict[str, int] = {}
+    thread = threading.Thread(target=lambda: result.setdefault("rc", cli.main(args)), daemon=True)
+    thread.start()
+    return thread, result
+
+
+def wait_for(url: str) -> None:
+    for _ in range(100):
+        try:
+            requests.get(url, timeout=1)
+        except requests.ConnectionError:
+            threading.Event().wait(0.05)
+        else:
+            return
+    raise AssertionError(f"{url} never answered")
+
+
+@pytest.mark.slow
+def test_whole_run_against_the_simulator(env, monkeypatch, tmp_path, caplog, capsys):
+    caplog.set_level(logging.INFO)
+    with Simulator(SimConfig(advertisers=3, token_lifetime_s=86400)) as sim:
+        monkeypatch.setenv("TIKTOK_ADS_AUTH_URL", sim.auth_url)
+        monkeypatch.setenv("TIKTOK_ADS_API_URL", sim.api_url)
+        origin = env["TIKTOK_ADS_REDIRECT_URI"].removesuffix("/oauth/tiktok/callback")
+        thread, result = run_cli_in_thread(["--no-browser", "--verbose"])
+        wait_for(origin + "/")
+        http = requests.Session()
+        assert "Connect TikTok Ads" in http.get(origin + "/", timeout=10).text
+        authorize = http.get(origin + "/oauth/tiktok", allow_redirects=False, timeout=10)
+        assert authorize.headers["Location"].startswith(sim.auth_url + "?")
+        callback = consent(sim, authorize.headers["Location"])
+        assert callback.startswith(env["TIKTOK_ADS_REDIRECT_URI"] + "?")
+        auth_code = re.search(r"auth_code=([^&]+)", callback).group(1)
+        picker = http.get(callback, timeout=10)
+        assert picker.url == origin + "/oauth/tiktok/advertisers"
+        ids = re.findall(r'name="advertiser_id" value="(\d+)"', picker.text)
+        assert len(ids) == 3
+        token = re.search(r'name="csrf_token" value="([^"]+)"', picker.text).group(1)
+        done = http.post(
+            origin + "/oauth/tiktok/advertisers",
+            data={"csrf_token": token, "advertiser_id": ids[:2]},
+            timeout=10,
+        )
+        assert done.status_code == 200
+        assert "Connected 2 advertiser" in done.text
+        thread.join(timeout=10)
+        assert result == {"rc": 0}  # the command stops once the connection is saved
+
+        stored = TokenStore(env["TIKTOK_ADS_TOKEN_STORE_PATH"]).load()
+        assert stored is not None
+        assert stored.advertiser_ids == ids[:2]
+        assert stored.refresh_token
+        assert stored.token_expires_at is not None
+        check = requests.get(
+            f"{sim.api_url}/advertiser/info/",
+            params={"advertiser_ids": f'["{ids[0]}"]'},
+            headers={"Access-Token": stored.access_token},
+            timeout=10,
+        ).json()
+        assert check["code"] == 0
+        env_text = (tmp_path / ".env").read_text()
+        assert f"TAP_TIKTOK_ADS_API_URL='{sim.api_url}'" in env_text
+
+    out = capsys.readouterr()
+    logged = caplog.text + out.out + out.err
+    assert "/oauth/tiktok/callback" in logged  # requests are logged ...
+    for secret in (auth_code, stored.access_token, stored.refresh_token, "sim-app-secret"):
+        assert secret not in logged  # ... without their secrets
+        assert secret not in done.text + picker.text
