@@ -136,10 +136,14 @@ class AdGroup:
 
 @dataclass
 class Totals:
-    """Aggregated leaves: additive counters plus (non-additive) reach, None when unknown."""
+    """Aggregated leaves: additive counters plus (non-additive) reach.
+
+    ``reach_known`` false makes reach and frequency "-" (the API does that for some rows).
+    """
 
     counters: list[int]
-    reach: int | None
+    reach: int
+    reach_known: bool = True
 
     def metric(self, name: str) -> str:  # noqa: PLR0911 - one branch per derived metric
         c = self.counters
@@ -164,25 +168,25 @@ class Totals:
             plays = c[_I["video_play_actions"]]
             return _hundredths(c[_I["play_time_ds"]], plays * 10) if plays else "0.00"
         if name == "reach":
-            return UNAVAILABLE if self.reach is None else str(self.reach)
+            return str(self.reach) if self.reach_known else UNAVAILABLE
         if name == "frequency":
-            return _hundredths(impressions, self.reach) if self.reach else UNAVAILABLE
+            known = self.reach_known and self.reach
+            return _hundredths(impressions, self.reach) if known else UNAVAILABLE
         raise KeyError(name)
 
 
 def combine(parts: Iterable[Totals]) -> Totals:
     """Sum counters; estimate reach as overlapping audiences (never a plain sum)."""
     counters = [0] * len(COUNTERS)
-    reaches: list[int] = []
+    reaches: list[int] = [0]
+    known = False
     for part in parts:
         for i, value in enumerate(part.counters):
             counters[i] += value
-        if part.reach is not None:
-            reaches.append(part.reach)
-    reach: int | None = None
-    if reaches:
-        reach = min(max(*reaches, sum(reaches) * 85 // 100), counters[_I["impressions"]])
-    return Totals(counters, reach)
+        reaches.append(part.reach)
+        known = known or part.reach_known
+    reach = min(max(*reaches, sum(reaches) * 85 // 100), counters[_I["impressions"]])
+    return Totals(counters, reach, known)
 
 
 class Dataset:
@@ -333,7 +337,7 @@ class Dataset:
         """Metrics of one ad group on one (advertiser-local) day; zero outside the range."""
         advertiser = self._advertiser_by_id[ad_group.advertiser_id]
         if not advertiser.first_day <= day <= advertiser.last_day:
-            return Totals([0] * len(COUNTERS), None)
+            return Totals([0] * len(COUNTERS), 0)
         u = _uniforms(f"{self._seed}:{ad_group.adgroup_id}:{day.toordinal()}")
         paused = u[7] < 0.03
         impressions = 0
@@ -372,15 +376,17 @@ class Dataset:
             int(clicks * 0.15 * u[7]),
             plays * (30 + int(50 * u[5])),
         ]
-        # About 3% of rows have no reach figure ("-").
-        reach: int | None = None if u[7] > 0.97 else int(impressions / (1.05 + 0.55 * u[1]))
+        reach = int(impressions / (1.05 + 0.55 * u[1]))
         factor = self._revisions.get((ad_group.advertiser_id, day))
         if factor is not None:
             counters = [int(value * factor) for value in counters]
-            reach = None if reach is None else int(reach * factor)
-        return Totals(counters, reach)
+            reach = int(reach * factor)
+        # About 3% of ad-group days have no reach figure ("-").
+        return Totals(counters, reach, reach_known=u[7] <= 0.97)
 
     def aggregate(self, ad_groups: Sequence[AdGroup], days: Sequence[date]) -> Totals:
+        if len(ad_groups) == 1 and len(days) == 1:  # the common ad-group-day row: no summing
+            return self.leaf(ad_groups[0], days[0])
         return combine(self.leaf(g, d) for g in ad_groups for d in days)
 
     # ----- expected results for tests -------------------------------------------------------

@@ -106,14 +106,7 @@ class App:
         endpoint = endpoint if endpoint.endswith("/") else endpoint + "/"
         seq = self._next_seq()
         request_id = f"sim{seq:012d}"
-        params: dict[str, Any] = dict(query)
-        if request.body:
-            try:
-                body = json.loads(request.body)
-            except ValueError:
-                body = None
-            if isinstance(body, dict):
-                params.update(body)
+        params: dict[str, Any] = dict(query) | _body_params(request)
         if self.faults.latency_ms:
             self.stopping.wait(self.faults.latency_ms / 1000)
         fault = self.faults.take(endpoint)
@@ -254,7 +247,7 @@ class App:
                 "advertisers": [_advertiser_summary(a) for a in self.dataset.advertisers]
             },
             ("POST", "faults"): lambda: self._arm_faults(payload),
-            ("POST", "reset"): self._reset,
+            ("POST", "reset"): lambda: self._reset(payload),
             ("POST", "revise"): lambda: self._revise(payload),
         }
         handler = actions.get((method, action))
@@ -268,9 +261,11 @@ class App:
             self.faults.apply_json(spec)
         return self._armed_faults()
 
-    def _reset(self) -> dict[str, Any]:
+    def _reset(self, payload: Any) -> dict[str, Any]:
         self.stats.reset()
         self.faults.clear()
+        if isinstance(payload, dict) and payload.get("revisions"):
+            self.dataset.clear_revisions()
         return {}
 
     def _revise(self, payload: Any) -> dict[str, Any]:
@@ -280,6 +275,19 @@ class App:
             float(payload.get("factor", 1.25)),
         )
         return {}
+
+
+def _body_params(request: Request) -> dict[str, Any]:
+    """A JSON object body (what TikTok documents), or a form body; anything else is ignored."""
+    if not request.body:
+        return {}
+    if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        return {k: v[-1] for k, v in parse_qs(request.body.decode(errors="replace")).items()}
+    try:
+        body = json.loads(request.body)
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
 
 
 def _advertiser_summary(advertiser: Advertiser) -> dict[str, Any]:

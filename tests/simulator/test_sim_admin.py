@@ -83,6 +83,9 @@ def test_revise_changes_one_day_only(sim, api, advertiser_id):
     assert Decimal(after["2026-11-18"]) == expected["spend"]
     sim.dataset.revise(advertiser_id, date(2026, 11, 18), 1.0)
     assert spend_by_day() == before
+    sim.dataset.revise(advertiser_id, date(2026, 11, 18), 2.0)
+    requests.post(sim.base_url + "/_sim/reset", json={"revisions": True}, timeout=5)
+    assert spend_by_day() == before
 
 
 def _transcript(sim, client_for):

@@ -179,3 +179,20 @@ def test_refresh_needs_grant_type(make_sim):
     body = {"app_id": sim.config.app_id, "secret": sim.config.app_secret, "refresh_token": "x"}
     response = requests.post(sim.api_url + "/oauth2/refresh_token/", json=body, timeout=5)
     assert response.json()["code"] == 40002
+
+
+def test_token_exchange_accepts_a_form_body(sim):
+    _, params = _decide(sim, "authorize")
+    form = {
+        "app_id": sim.config.app_id,
+        "secret": sim.config.app_secret,
+        "auth_code": params["auth_code"],
+    }
+    response = requests.post(sim.api_url + "/oauth2/access_token/", data=form, timeout=5)
+    assert response.json()["code"] == 0
+
+
+def test_token_exchange_is_post_only(sim):
+    response = requests.get(sim.api_url + "/oauth2/access_token/", timeout=5)
+    assert response.status_code == 405
+    assert response.json()["code"] == 40002
