@@ -17,10 +17,16 @@ import webbrowser
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from tap_tiktok_ads.connect.app import ConnectApp
-from tap_tiktok_ads.connect.settings import ConnectSettings, SettingsError, is_loopback_host
+from tap_tiktok_ads.connect.settings import (
+    CALLBACK_PATH,
+    ConnectSettings,
+    SettingsError,
+    is_loopback_host,
+)
 
 if TYPE_CHECKING:
     from tap_tiktok_ads.connect.saving import SaveResult
@@ -184,6 +190,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = ConnectSettings.from_env(None, **overrides)
     except SettingsError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
+    if urlsplit(settings.redirect_uri).path != CALLBACK_PATH:
+        print(
+            f"{PROG}: error: TIKTOK_ADS_REDIRECT_URI must have the path {CALLBACK_PATH} "
+            "(this command serves the flow at the root)",
+            file=sys.stderr,
+        )
         return 2
     if args.no_env_file:
         settings = _without_env_file(settings)

@@ -76,7 +76,8 @@ class ConnectSettings:
         _http_url("TIKTOK_ADS_AUTH_URL", self.auth_url)
         _http_url("TIKTOK_ADS_API_URL", self.api_url)
         parts = urlsplit(self.redirect_uri)
-        if parts.path != CALLBACK_PATH:
+        # A backend may mount the app under a prefix; the CLI serves it at the root.
+        if not parts.path.endswith(CALLBACK_PATH):
             raise SettingsError(
                 f"TIKTOK_ADS_REDIRECT_URI must end with {CALLBACK_PATH}, got {self.redirect_uri!r}"
             )

@@ -61,6 +61,7 @@ class Browser:
     app: ConnectApp
     host: str = "127.0.0.1:8765"
     remote_addr: str = "127.0.0.1"
+    script_name: str = ""  # a WSGI mount point, as a server strips it from the path
     cookies: dict[str, str] = field(default_factory=dict)
     history: list[Response] = field(default_factory=list)
 
@@ -68,6 +69,7 @@ class Browser:
         parts = urlsplit(url)
         environ: dict[str, Any] = {
             "REQUEST_METHOD": method,
+            "SCRIPT_NAME": self.script_name,
             "PATH_INFO": parts.path or "/",
             "QUERY_STRING": parts.query,
             "HTTP_HOST": self.host,

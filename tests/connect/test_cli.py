@@ -53,6 +53,7 @@ def test_missing_setting_is_one_line_naming_it(env, monkeypatch, capsys, missing
     ("variable", "value"),
     [
         ("TIKTOK_ADS_REDIRECT_URI", "http://127.0.0.1:8765/elsewhere"),
+        ("TIKTOK_ADS_REDIRECT_URI", "http://127.0.0.1:8765/prefix/oauth/tiktok/callback"),
         ("TIKTOK_ADS_REDIRECT_URI", "ftp://127.0.0.1/oauth/tiktok/callback"),
         ("TIKTOK_ADS_REDIRECT_URI", "https://connect.example.com/oauth/tiktok/callback"),
         ("TIKTOK_ADS_REDIRECT_URI", "http://127.0.0.1:99999/oauth/tiktok/callback"),

@@ -600,3 +600,17 @@ def test_consent_without_any_advertiser_ticked(browser, tiktok):
     assert page.status == 409
     assert "no advertiser account was authorized" in page.body
     assert tiktok.call_count == 0
+
+
+def test_app_mounted_under_a_prefix(make_browser, settings, tiktok):
+    mounted = replace(settings, redirect_uri="http://127.0.0.1:8765/connect/oauth/tiktok/callback")
+    browser = make_browser(mounted)
+    browser.script_name = "/connect"
+    start = browser.get("/")
+    assert 'href="/connect/oauth/tiktok"' in start.body
+    assert 'src="/connect/static/tiktok-logo.svg"' in start.body
+    authorize = browser.get("/oauth/tiktok")
+    assert "Path=/connect;" in authorize.header("Set-Cookie")
+    state = parse_qs(urlsplit(authorize.location).query)["state"][0]
+    callback = browser.get(f"/oauth/tiktok/callback?auth_code={AUTH_CODE}&state={state}")
+    assert callback.location == "/connect/oauth/tiktok/advertisers"
