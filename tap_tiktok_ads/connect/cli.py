@@ -16,6 +16,7 @@ import time
 import webbrowser
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from socketserver import ThreadingMixIn
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
@@ -36,6 +37,13 @@ PROG = "tap-tiktok-ads-connect"
 DONE_GRACE_SECONDS = 1.0
 DONE_TIMEOUT_SECONDS = 15.0
 logger = logging.getLogger("tap_tiktok_ads.connect")
+
+
+class ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
+    """One thread per connection: a browser's idle pre-connected socket must not stall
+    the next request (the app itself is thread-safe)."""
+
+    daemon_threads = True
 
 
 class QuietRequestHandler(WSGIRequestHandler):
@@ -140,7 +148,11 @@ def serve(
 
     try:
         server: WSGIServer = make_server(
-            bind, settings.port, tracked_app, handler_class=QuietRequestHandler
+            bind,
+            settings.port,
+            tracked_app,
+            server_class=ThreadingWSGIServer,
+            handler_class=QuietRequestHandler,
         )
     except OSError as exc:
         print(

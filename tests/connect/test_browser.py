@@ -19,7 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from tap_tiktok_ads.auth import TokenStore
-from tests.connect.conftest import free_port
+from tests.connect.helpers import free_port
 from tiktok_sim import SimConfig, Simulator
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

@@ -13,7 +13,7 @@ import requests
 
 from tap_tiktok_ads.auth import TokenStore
 from tap_tiktok_ads.connect import cli
-from tests.connect.conftest import free_port
+from tests.connect.helpers import free_port
 from tests.connect.simflow import consent
 from tiktok_sim import SimConfig, Simulator
 

@@ -16,7 +16,7 @@ import requests_mock as rm
 from tap_tiktok_ads.auth import TokenStore
 from tap_tiktok_ads.connect.saving import ConnectionSaver, SaveError
 from tap_tiktok_ads.platform import crypto
-from tests.connect.conftest import (
+from tests.connect.helpers import (
     ACCESS_TOKEN,
     API,
     APP_SECRET,
