@@ -189,23 +189,26 @@ class App:
         form = query
         if request.method == "POST":
             form = {k: v[-1] for k, v in parse_qs(request.body.decode()).items()}
+        response = self._portal_response(request, path, form)
+        outcome = {200: "page", 302: "redirect"}.get(response.status, f"http_{response.status}")
+        record = RequestRecord(
+            seq=self._next_seq(),
+            method=request.method,
+            endpoint=PORTAL_PATH,
+            params=masked_params(form),
+            access_token="",
+            outcome=outcome,
+            status=response.status,
+            fault="",
+            duration_ms=0.0,
+        )
+        self.stats.record(record)
+        return response
+
+    def _portal_response(self, request: Request, path: str, form: dict[str, str]) -> Response:
         app_id, state = form.get("app_id"), form.get("state", "")
         redirect_uri = form.get("redirect_uri")
         error = self.portal.check_request(app_id, redirect_uri)
-        outcome = "error" if error else ("consent" if path != DECISION_PATH else "decision")
-        self.stats.record(
-            RequestRecord(
-                self._next_seq(),
-                request.method,
-                PORTAL_PATH,
-                masked_params(form),
-                "",
-                outcome,
-                400 if error else 302,
-                "",
-                0.0,
-            )
-        )
         if error is not None:
             return Response(400, self.portal.error_page(error).encode(), HTML_TYPE)
         assert app_id is not None

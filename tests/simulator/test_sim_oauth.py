@@ -196,3 +196,12 @@ def test_token_exchange_is_post_only(sim):
     response = requests.get(sim.api_url + "/oauth2/access_token/", timeout=5)
     assert response.status_code == 405
     assert response.json()["code"] == 40002
+
+
+def test_consent_page_visits_are_counted(sim):
+    _consent(sim)
+    _decide(sim, "deny")
+    _consent(sim, app_id="other")
+    assert sim.stats.count(endpoint="/portal/auth") == 3
+    assert sim.stats.count(endpoint="/portal/auth", outcome="redirect") == 1
+    assert sim.stats.count(endpoint="/portal/auth", outcome="http_400") == 1
