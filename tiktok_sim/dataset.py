@@ -236,57 +236,67 @@ class Dataset:
         )
         self.advertisers.append(advertiser)
         self._advertiser_by_id[advertiser.advertiser_id] = advertiser
+        # Ad group g belongs to campaign g % campaigns; each list is in id order.
         n_campaigns = self.config.campaigns
-        groups: list[list[AdGroup]] = [[] for _ in range(n_campaigns)]
-        campaign_ids = [self._object_id(18, a, c) for c in range(n_campaigns)]
-        deleted_campaigns = {c for c in range(n_campaigns) if c % 10 == 3}
-        for g in range(self.config.adgroups):
-            c = g % n_campaigns
-            u = _uniforms(f"{self._seed}:adgroup:{a}:{g}")
-            objective = OBJECTIVES[c % len(OBJECTIVES)]
-            modified = created + timedelta(days=1 + int(u[5] * 20), seconds=int(u[6] * 86400))
-            ad_group = AdGroup(
-                adgroup_id=self._object_id(19, a, g),
-                campaign_id=campaign_ids[c],
-                advertiser_id=advertiser.advertiser_id,
-                adgroup_name=f"Ad group {g + 1} - campaign {c + 1}",
-                deleted=c in deleted_campaigns or g % 10 == 7,
-                enabled=u[4] > 0.15,
-                budget=round((20 + int(u[0] * 20) * 10) * multiplier, 2),
-                budget_mode=BUDGET_MODES[g % 2],
-                create_time=_utc_text(created + timedelta(hours=1 + g % 24)),
-                modify_time=_utc_text(modified),
-                base_impressions=500 + 9500 * u[1] ** 2,
-                base_ctr=0.004 + 0.026 * u[2],
-                cpm_cents=(200 + 1300 * u[3]) * multiplier,
-                base_cvr=0.02 + 0.13 * u[7] if objective in CONVERSION_OBJECTIVES else 0.01 * u[7],
-                result_is_conversion=objective in CONVERSION_OBJECTIVES,
-            )
-            groups[c].append(ad_group)
-            self._adgroup_by_id[ad_group.adgroup_id] = ad_group
-        campaigns: list[Campaign] = []
-        for c in range(n_campaigns):
-            u = _uniforms(f"{self._seed}:campaign:{a}:{c}")
-            mode = BUDGET_MODES[c % 3]
-            campaign = Campaign(
-                campaign_id=campaign_ids[c],
-                advertiser_id=advertiser.advertiser_id,
-                campaign_name=f"Campaign {c + 1} {OBJECTIVES[c % len(OBJECTIVES)].title()}",
-                objective_type=OBJECTIVES[c % len(OBJECTIVES)],
-                deleted=c in deleted_campaigns,
-                enabled=u[0] > 0.2,
-                budget=0.0 if mode == "BUDGET_MODE_INFINITE" else (100 + int(u[1] * 50) * 20) * 1.0,
-                budget_mode=mode,
-                create_time=_utc_text(created + timedelta(minutes=10 + c)),
-                modify_time=_utc_text(created + timedelta(days=2 + int(u[2] * 25))),
-                adgroup_ids=tuple(g.adgroup_id for g in groups[c]),
-            )
-            campaigns.append(campaign)
-            self._campaign_by_id[campaign.campaign_id] = campaign
+        ad_groups = [
+            self._build_adgroup(advertiser, created, g) for g in range(self.config.adgroups)
+        ]
+        campaigns = [
+            self._build_campaign(advertiser, created, c, ad_groups[c::n_campaigns])
+            for c in range(n_campaigns)
+        ]
+        self.adgroups[advertiser.advertiser_id] = ad_groups
         self.campaigns[advertiser.advertiser_id] = campaigns
-        self.adgroups[advertiser.advertiser_id] = [g for c in groups for g in c]
-        # Stable order: ad groups sorted by id (index order).
-        self.adgroups[advertiser.advertiser_id].sort(key=lambda g: g.adgroup_id)
+        self._adgroup_by_id.update((g.adgroup_id, g) for g in ad_groups)
+        self._campaign_by_id.update((c.campaign_id, c) for c in campaigns)
+
+    @staticmethod
+    def _campaign_deleted(c: int) -> bool:
+        return c % 10 == 3  # about 10%, and one in every advertiser with 4+ campaigns
+
+    def _build_campaign(
+        self, advertiser: Advertiser, created: datetime, c: int, ad_groups: list[AdGroup]
+    ) -> Campaign:
+        u = _uniforms(f"{self._seed}:campaign:{advertiser.index}:{c}")
+        objective = OBJECTIVES[c % len(OBJECTIVES)]
+        mode = BUDGET_MODES[c % len(BUDGET_MODES)]
+        return Campaign(
+            campaign_id=self._object_id(18, advertiser.index, c),
+            advertiser_id=advertiser.advertiser_id,
+            campaign_name=f"Campaign {c + 1} {objective.title()}",
+            objective_type=objective,
+            deleted=self._campaign_deleted(c),
+            enabled=u[0] > 0.2,
+            budget=0.0 if mode == "BUDGET_MODE_INFINITE" else float(100 + int(u[1] * 50) * 20),
+            budget_mode=mode,
+            create_time=_utc_text(created + timedelta(minutes=10 + c % 50)),
+            modify_time=_utc_text(created + timedelta(days=2 + int(u[2] * 25))),
+            adgroup_ids=tuple(g.adgroup_id for g in ad_groups),
+        )
+
+    def _build_adgroup(self, advertiser: Advertiser, created: datetime, g: int) -> AdGroup:
+        c = g % self.config.campaigns
+        u = _uniforms(f"{self._seed}:adgroup:{advertiser.index}:{g}")
+        converts = OBJECTIVES[c % len(OBJECTIVES)] in CONVERSION_OBJECTIVES
+        modified = created + timedelta(days=1 + int(u[5] * 20), seconds=int(u[6] * 86400))
+        return AdGroup(
+            adgroup_id=self._object_id(19, advertiser.index, g),
+            campaign_id=self._object_id(18, advertiser.index, c),
+            advertiser_id=advertiser.advertiser_id,
+            adgroup_name=f"Ad group {g + 1} - campaign {c + 1}",
+            # Deleting a campaign deletes its ad groups.
+            deleted=self._campaign_deleted(c) or g % 10 == 7,
+            enabled=u[4] > 0.15,
+            budget=round((20 + int(u[0] * 20) * 10) * advertiser.spend_multiplier, 2),
+            budget_mode=BUDGET_MODES[g % 2],
+            create_time=_utc_text(created + timedelta(hours=1 + g % 24)),
+            modify_time=_utc_text(modified),
+            base_impressions=500 + 9500 * u[1] ** 2,
+            base_ctr=0.004 + 0.026 * u[2],
+            cpm_cents=(200 + 1300 * u[3]) * advertiser.spend_multiplier,
+            base_cvr=0.02 + 0.13 * u[7] if converts else 0.01 * u[7],
+            result_is_conversion=converts,
+        )
 
     def advertiser(self, advertiser_id: str) -> Advertiser | None:
         return self._advertiser_by_id.get(advertiser_id)
