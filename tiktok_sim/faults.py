@@ -10,7 +10,7 @@ from typing import Any
 
 from tiktok_sim.auth import TokenStore
 
-MALFORMED_KINDS = ("truncated", "html", "not_json")
+MALFORMED_KINDS = ("truncated", "html", "not_json", "disconnect")
 HTTP_ERROR_STATUSES = (403, 429, 500, 502, 503, 504)
 
 
@@ -65,7 +65,8 @@ class Faults:
         self._arm(Fault("slow", n, endpoint, seconds=float(seconds)))
 
     def malformed(self, n: int = 1, kind: str = "truncated", endpoint: str | None = None) -> None:
-        """Break the next n bodies: truncated JSON, an HTML error page, or not JSON at all."""
+        """Break the next n bodies: truncated JSON, an HTML error page, not JSON at all, or
+        ``disconnect`` (the connection drops halfway through the announced body)."""
         if kind not in MALFORMED_KINDS:
             raise ValueError(f"kind must be one of {MALFORMED_KINDS}")
         self._arm(Fault("malformed", n, endpoint, variant=kind))

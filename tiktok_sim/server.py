@@ -61,6 +61,8 @@ class Response:
     body: bytes
     content_type: str = JSON_TYPE
     headers: dict[str, str] = field(default_factory=dict)
+    # Send only this many body bytes (Content-Length stays complete), then drop the connection.
+    cut_after: int | None = None
 
 
 class App:
@@ -311,6 +313,8 @@ def _redirect(location: str) -> Response:
 def _malform(response: Response, variant: str) -> Response:
     if variant == "truncated":
         return Response(response.status, response.body[: max(1, len(response.body) // 2)])
+    if variant == "disconnect":
+        return Response(response.status, response.body, cut_after=len(response.body) // 2)
     if variant == "html":
         page = b"<html><head><title>Error</title></head><body>upstream error</body></html>\n"
         return Response(200, page, HTML_TYPE)
@@ -339,7 +343,11 @@ class _Handler(BaseHTTPRequestHandler):
             for name, value in response.headers.items():
                 self.send_header(name, value)
             self.end_headers()
-            self.wfile.write(response.body)
+            if response.cut_after is None:
+                self.wfile.write(response.body)
+            else:
+                self.wfile.write(response.body[: response.cut_after])
+                self.close_connection = True
         except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeouts)
             self.close_connection = True
 

@@ -70,6 +70,13 @@ def test_malformed_bodies(sim, api, advertiser_id, kind):
     assert _campaigns(api, advertiser_id).json()["code"] == 0
 
 
+def test_malformed_disconnect_drops_the_connection_mid_body(sim, api, advertiser_id):
+    sim.faults.malformed(1, kind="disconnect")
+    with pytest.raises(requests.exceptions.ChunkedEncodingError):
+        _campaigns(api, advertiser_id)
+    assert _campaigns(api, advertiser_id).json()["code"] == 0
+
+
 def test_api_error_50002(sim, api, advertiser_id):
     sim.faults.api_error(50002, n=2)
     bodies = [_campaigns(api, advertiser_id).json() for _ in range(3)]
