@@ -160,6 +160,8 @@ def test_browser_connects_and_the_tap_reads_with_what_was_saved(driver, tmp_path
             driver.find_element(By.ID, "save").click()
             wait.until(ec.presence_of_element_located((By.ID, "saved")))
             pages.append(driver.page_source)
+            if SCREENSHOTS:
+                driver.save_screenshot(str(Path(SCREENSHOTS) / "connect-done.png"))
             assert "Connected 2 advertiser" in driver.page_source
             stdout, stderr = command.communicate(timeout=30)
         finally:
