@@ -389,3 +389,51 @@ def test_large_dataset_serves_pages_without_materialising(make_sim, client_for):
     assert len(body["data"]["list"]) == 1000
     campaigns = api.report(advertiser_id, "AUCTION_CAMPAIGN", page=1)
     assert campaigns["code"] == 0
+
+
+def test_query_lifetime_covers_the_whole_dataset(api, advertiser_id, sim):
+    body = api.report(
+        advertiser_id,
+        "AUCTION_ADVERTISER",
+        dimensions=["advertiser_id"],
+        query_lifetime=True,
+        start_date="",
+        end_date="",
+    )
+    advertiser = sim.dataset.advertiser(advertiser_id)
+    expected = sim.dataset.report_totals(
+        "AUCTION_ADVERTISER", advertiser_id, advertiser.first_day, advertiser.last_day
+    )
+    [row] = body["data"]["list"]
+    assert Decimal(row["metrics"]["spend"]) == expected["spend"]
+    daily = api.report(advertiser_id, "AUCTION_ADVERTISER", query_lifetime=True)
+    assert daily["code"] == 40002
+
+
+def test_status_delete_returns_only_deleted_rows(api, advertiser_id, sim):
+    rows = api.report_rows(
+        advertiser_id,
+        "AUCTION_ADGROUP",
+        filtering=[
+            {
+                "field_name": "adgroup_status",
+                "filter_type": "IN",
+                "filter_value": '["STATUS_DELETE"]',
+            }
+        ],
+    )
+    ids = {r["dimensions"]["adgroup_id"] for r in rows}
+    assert ids == {g.adgroup_id for g in sim.dataset.list_adgroups(advertiser_id) if g.deleted}
+
+
+def test_report_for_an_unauthorized_advertiser_is_40001(api):
+    body = api.report("7999000000000000000", "AUCTION_CAMPAIGN")
+    assert body["code"] == 40001
+    assert "7999000000000000000" in body["message"]
+
+
+def test_day_only_dimension_sums_the_level(api, advertiser_id):
+    by_campaign = api.report_rows(advertiser_id, "AUCTION_CAMPAIGN")
+    by_day = api.report_rows(advertiser_id, "AUCTION_CAMPAIGN", dimensions=["stat_time_day"])
+    assert len(by_day) == 20
+    assert _sum(by_day, "spend") == _sum(by_campaign, "spend")
