@@ -25,6 +25,7 @@ from tiktok_sim.stats import RequestRecord, Stats, mask, masked_params
 
 API_PREFIX = "/open_api/v1.3"
 PORTAL_PATH = "/portal/auth"
+LEGACY_PORTAL_PATH = "/marketing_api/auth"  # the consent URL in older TikTok docs
 ADMIN_PREFIX = "/_sim/"
 JSON_TYPE = "application/json"
 HTML_TYPE = "text/html; charset=utf-8"
@@ -93,7 +94,7 @@ class App:
         try:
             if path.startswith(ADMIN_PREFIX):
                 return self._admin(request.method, path, query, request.body)
-            if path in (PORTAL_PATH, PORTAL_PATH + "/", DECISION_PATH):
+            if path in (PORTAL_PATH, PORTAL_PATH + "/", LEGACY_PORTAL_PATH, DECISION_PATH):
                 return self._portal(request, path, query)
             if path.startswith(API_PREFIX + "/"):
                 return self._api(request, path[len(API_PREFIX) :], query)

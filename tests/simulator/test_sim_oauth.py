@@ -205,3 +205,9 @@ def test_consent_page_visits_are_counted(sim):
     assert sim.stats.count(endpoint="/portal/auth") == 3
     assert sim.stats.count(endpoint="/portal/auth", outcome="redirect") == 1
     assert sim.stats.count(endpoint="/portal/auth", outcome="http_400") == 1
+
+
+def test_legacy_consent_url(sim):
+    query = {"app_id": sim.config.app_id, "state": "s", "redirect_uri": REDIRECT}
+    response = requests.get(sim.base_url + "/marketing_api/auth", params=query, timeout=5)
+    assert 'id="authorize"' in response.text
