@@ -34,9 +34,7 @@ class Dataset:
 
 SHARED = Advertiser("7000000000000000001", "Shop US", "USD", ("1701", "1702"), ("1702",))
 EUROPE = Advertiser("7000000000000000002", "Shop EU", "EUR", ("1801",))
-QUIET = Advertiser(
-    "7000000000000000003", "Brand only", "USD", ("1901",), no_conversions=True
-)
+QUIET = Advertiser("7000000000000000003", "Brand only", "USD", ("1901",), no_conversions=True)
 
 DATA_SOURCES: dict[str, tuple[Advertiser, ...]] = {
     "mixed": (SHARED, EUROPE),  # two currencies: flagged, never summed
@@ -93,7 +91,9 @@ def raw_rows(data_source_id: int, advertiser: Advertiser) -> dict[str, list[dict
                 "campaign_name": f"Campaign {campaign_id}",
                 "objective_type": "CONVERSIONS",
                 "operation_status": "DISABLE" if deleted else "ENABLE",
-                "secondary_status": "CAMPAIGN_STATUS_DELETE" if deleted else "CAMPAIGN_STATUS_ENABLE",
+                "secondary_status": "CAMPAIGN_STATUS_DELETE"
+                if deleted
+                else "CAMPAIGN_STATUS_ENABLE",
             }
         )
         rows["ad_groups"].append(

@@ -101,7 +101,7 @@
         true
     {%- else -%}
         coalesce({{ alias }}._sdc_batched_at > (
-            select mark.loaded_through - interval '{{ var("watermark_overlap_minutes", 60) | int }} minutes'
+            select mark.loaded_through - interval '{{ var("watermark_overlap_minutes", 0) | int }} minutes'
             from {{ watermark_relation() }} as mark
             where mark.model_name = '{{ this.identifier }}'
               and mark.data_source_id = {{ alias }}.data_source_id

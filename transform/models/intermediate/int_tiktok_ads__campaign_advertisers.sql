@@ -19,7 +19,7 @@ with candidates as (
     from {{ ref('stg_tiktok_ads__campaign_performance') }}
     {% if is_incremental() %}
     where coalesce(_sdc_batched_at > (
-        select max(loaded_at) - interval '{{ var("watermark_overlap_minutes", 60) | int }} minutes' from {{ this }}
+        select max(loaded_at) - interval '{{ var("watermark_overlap_minutes", 0) | int }} minutes' from {{ this }}
     ), true)
     {% endif %}
 
