@@ -1,0 +1,146 @@
+"""Helpers of the end-to-end tests: one Meltano project, per-test database and state."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from tap_tiktok_ads.platform.registration import register_data_source
+from tiktok_sim import Simulator
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+MELTANO = str(Path(sys.executable).parent / "meltano")
+PLUGIN_VENVS = (
+    ".meltano/extractors/tap-tiktok-ads/venv",
+    ".meltano/loaders/target-postgres/venv",
+    ".meltano/utilities/dbt-postgres/venv",
+)
+END_DATE = date(2026, 3, 31)
+DAYS = 14
+START_DATE = END_DATE - timedelta(days=DAYS - 1)
+LOOKBACK_DAYS = 3
+TEST_KEY_HEX = "00" * 32
+# Raw tables and the primary key each must have in platform runs (data_source_id first).
+RAW_KEYS = {
+    "advertiser_info": ["data_source_id", "advertiser_id"],
+    "campaigns": ["data_source_id", "advertiser_id", "campaign_id"],
+    "ad_groups": ["data_source_id", "advertiser_id", "adgroup_id"],
+    "campaign_performance": ["data_source_id", "advertiser_id", "campaign_id", "stat_date"],
+    "ad_group_performance": ["data_source_id", "advertiser_id", "adgroup_id", "stat_date"],
+}
+# Variables of the developer's shell that must not leak into a test's pipeline.
+_ISOLATED_PREFIXES = ("TAP_TIKTOK_ADS_", "TARGET_POSTGRES_", "MELTANO_", "DBT_", "TIKTOK_ADS_")
+
+
+@dataclass
+class Pipeline:
+    """Runs Meltano commands for one test: its database, its state, the simulator."""
+
+    pg_env: dict[str, str]
+    simulator: Simulator
+    system_db: Path
+
+    def connect(self) -> psycopg.Connection:
+        env = self.pg_env
+        return psycopg.connect(
+            host=env["PGHOST"],
+            port=env["PGPORT"],
+            user=env["PGUSER"],
+            password=env["PGPASSWORD"],
+            dbname=env["PGDATABASE"],
+            autocommit=True,
+        )
+
+    def register(self, advertiser_id: str, project_id: int | None = None) -> int:
+        """A dra_data_sources row for the advertiser (the transform's foreign key)."""
+        with self.connect() as conn:
+            return register_data_source(
+                conn,
+                advertiser_id=advertiser_id,
+                advertiser_name=f"Test {advertiser_id}",
+                details={"access_token": "sim-access-token", "api_url": self.simulator.api_url},
+                key_hex=TEST_KEY_HEX,
+                project_id=project_id,
+            )
+
+    def env(self, data_source_id: int, advertiser_ids: list[str]) -> dict[str, str]:
+        base = {k: v for k, v in os.environ.items() if not k.startswith(_ISOLATED_PREFIXES)}
+        return (
+            base
+            | self.pg_env
+            | {
+                "MELTANO_DATABASE_URI": f"sqlite:///{self.system_db}",
+                "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
+                "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+                "TAP_TIKTOK_ADS_API_URL": self.simulator.api_url,
+                "TAP_TIKTOK_ADS_ACCESS_TOKEN": "sim-access-token",
+                "TAP_TIKTOK_ADS_ADVERTISER_IDS": json.dumps(advertiser_ids),
+                "TAP_TIKTOK_ADS_START_DATE": START_DATE.isoformat(),
+                "TAP_TIKTOK_ADS_END_DATE": END_DATE.isoformat(),
+                "TAP_TIKTOK_ADS_LOOKBACK_DAYS": str(LOOKBACK_DAYS),
+                "TAP_TIKTOK_ADS_DATA_SOURCE_ID": str(data_source_id),
+            }
+        )
+
+    def meltano(
+        self, *args: str, data_source_id: int, advertiser_ids: list[str]
+    ) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            [MELTANO, *args],
+            cwd=REPO_ROOT,
+            env=self.env(data_source_id, advertiser_ids),
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+        if result.returncode != 0:
+            tail = "\n".join((result.stderr + result.stdout).splitlines()[-60:])
+            pytest.fail(f"meltano {' '.join(args)} failed ({result.returncode}):\n{tail}")
+        return result
+
+    def run(self, *pipeline: str, data_source_id: int, advertiser_id: str) -> None:
+        self.meltano(
+            "run",
+            f"--state-id-suffix=data-source-{data_source_id}",
+            *pipeline,
+            data_source_id=data_source_id,
+            advertiser_ids=[advertiser_id],
+        )
+
+    def state(self, data_source_id: int) -> dict[str, Any]:
+        state_id = f"dev:tap-tiktok-ads-to-target-postgres:data-source-{data_source_id}"
+        result = self.meltano(
+            "state", "get", state_id, data_source_id=data_source_id, advertiser_ids=[]
+        )
+        state: dict[str, Any] = json.loads(result.stdout)
+        return state
+
+    def counts(self, schema: str, data_source_id: int) -> dict[str, int]:
+        """Rows per table of ``schema`` for one data source."""
+        with self.connect() as conn:
+            tables = [
+                row[0]
+                for row in conn.execute(
+                    "SELECT table_name FROM information_schema.tables"
+                    " WHERE table_schema = %s AND table_type = 'BASE TABLE'",
+                    (schema,),
+                )
+            ]
+            counts = {}
+            for table in tables:
+                row = conn.execute(
+                    f'SELECT count(*) FROM {schema}."{table}" WHERE data_source_id = %s',
+                    (data_source_id,),
+                ).fetchone()
+                counts[table] = int(row[0]) if row else 0
+            return counts
