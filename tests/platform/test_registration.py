@@ -1,0 +1,186 @@
+"""Data source registration: platform objects, create-or-find, encrypted details, CLI."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import psycopg
+import pytest
+
+from tap_tiktok_ads.platform import crypto, registration
+
+KEY = "11" * 32
+ADVERTISER = "7000000000000000001"
+DETAILS = {"access_token": "act.very-secret", "refresh_token": "rft.very-secret", "app_id": "a"}
+PLATFORM_ENUM_VALUES = [
+    "postgresql", "mysql", "mariadb", "mongodb", "csv", "excel", "pdf", "google_analytics",
+    "google_ad_manager", "google_ads", "meta_ads", "linkedin_ads", "hubspot", "klaviyo",
+]  # fmt: skip
+DATA_SOURCE_COLUMNS = [
+    ("id", "integer", "NO"),
+    ("name", "character varying", "NO"),
+    ("data_type", "USER-DEFINED", "NO"),
+    ("connection_details", "jsonb", "NO"),
+    ("created_at", "timestamp without time zone", "YES"),
+    ("users_platform_id", "integer", "YES"),
+    ("project_id", "integer", "YES"),
+    ("organization_id", "integer", "YES"),
+    ("workspace_id", "integer", "YES"),
+    ("sync_schedule", "character varying", "NO"),
+    ("sync_schedule_time", "time without time zone", "YES"),
+    ("sync_enabled", "boolean", "NO"),
+    ("next_scheduled_sync", "timestamp without time zone", "YES"),
+    ("sync_status", "character varying", "YES"),
+    ("last_sync_at", "timestamp without time zone", "YES"),
+    ("sync_error_message", "text", "YES"),
+    ("total_records_synced", "integer", "YES"),
+    ("sync_config", "jsonb", "YES"),
+    ("classification", "character varying", "YES"),
+]
+
+
+def _register(conn, **overrides):
+    arguments = {
+        "advertiser_id": ADVERTISER,
+        "advertiser_name": "Shop US",
+        "details": DETAILS,
+        "key_hex": KEY,
+    } | overrides
+    return registration.register_data_source(conn, **arguments)
+
+
+def test_platform_objects_are_created_idempotently(db_connection):
+    registration.ensure_platform_objects(db_connection)
+    registration.ensure_platform_objects(db_connection)
+    values = db_connection.execute(
+        "SELECT enum_range(NULL::dra_data_sources_data_type_enum)::text[]"
+    ).fetchone()[0]
+    assert values == [*PLATFORM_ENUM_VALUES, "tiktok_ads"]
+    columns = db_connection.execute(
+        "SELECT column_name, data_type, is_nullable FROM information_schema.columns"
+        " WHERE table_name = 'dra_data_sources' ORDER BY ordinal_position"
+    ).fetchall()
+    assert columns == DATA_SOURCE_COLUMNS
+    assert db_connection.execute(
+        "SELECT 1 FROM information_schema.schemata WHERE schema_name = 'dra_tiktok_ads'"
+    ).fetchone()
+
+
+def test_existing_platform_objects_are_left_alone(db_connection):
+    # The platform created them first, with an older enum and a column of its own.
+    db_connection.execute(
+        "CREATE TYPE dra_data_sources_data_type_enum AS ENUM ('postgresql', 'google_ads')"
+    )
+    db_connection.execute(
+        "CREATE TABLE dra_data_sources (id SERIAL PRIMARY KEY, name VARCHAR(255) NOT NULL,"
+        " data_type dra_data_sources_data_type_enum NOT NULL, connection_details JSONB NOT NULL,"
+        " platform_only TEXT)"
+    )
+    db_connection.execute(
+        "INSERT INTO dra_data_sources (name, data_type, connection_details)"
+        " VALUES ('ads', 'google_ads', '{}')"
+    )
+    registration.ensure_platform_objects(db_connection)
+    values = db_connection.execute(
+        "SELECT enum_range(NULL::dra_data_sources_data_type_enum)::text[]"
+    ).fetchone()[0]
+    assert values == ["postgresql", "google_ads", "tiktok_ads"]
+    assert db_connection.execute("SELECT name, platform_only FROM dra_data_sources").fetchall() == [
+        ("ads", None)
+    ]
+
+
+def test_ensure_refuses_an_open_transaction(fresh_database):
+    conninfo = " ".join(
+        f"{k}={fresh_database[v]}"
+        for k, v in (("host", "PGHOST"), ("port", "PGPORT"), ("user", "PGUSER"),
+                     ("password", "PGPASSWORD"), ("dbname", "PGDATABASE"))
+    )  # fmt: skip
+    with psycopg.connect(conninfo) as conn:
+        conn.execute("SELECT 1")
+        with pytest.raises(registration.RegistrationError, match="outside a transaction"):
+            registration.ensure_platform_objects(conn)
+
+
+def test_register_creates_then_finds_and_updates(db_connection):
+    first = _register(db_connection)
+    row = db_connection.execute(
+        "SELECT name, data_type::text, classification, sync_schedule, sync_enabled,"
+        " connection_details FROM dra_data_sources WHERE id = %s",
+        (first,),
+    ).fetchone()
+    name, data_type, classification, schedule, enabled, stored = row
+    assert (name, data_type, classification, schedule, enabled) == (
+        "Shop US",
+        "tiktok_ads",
+        "marketing_campaign_data",
+        "daily",
+        True,
+    )
+    assert "very-secret" not in json.dumps(stored)
+    assert crypto.decrypt_details(stored, KEY) == {"advertiser_ids": [ADVERTISER], **DETAILS}
+
+    again = _register(db_connection, details={"access_token": "act.rotated"})
+    assert again == first
+    assert registration.read_connection_details(db_connection, first, KEY) == {
+        "advertiser_ids": [ADVERTISER],
+        "access_token": "act.rotated",
+    }
+    assert db_connection.execute("SELECT count(*) FROM dra_data_sources").fetchone() == (1,)
+
+
+def test_same_advertiser_in_another_project_is_another_data_source(db_connection):
+    first = _register(db_connection, project_id=1)
+    second = _register(db_connection, project_id=2)
+    assert first != second
+
+
+def test_details_are_unreadable_with_another_key(db_connection):
+    data_source_id = _register(db_connection)
+    with pytest.raises(crypto.ConnectionDetailsError, match="different ENCRYPTION_KEY"):
+        registration.read_connection_details(db_connection, data_source_id, "22" * 32)
+
+
+def test_cli_reads_secrets_from_env_and_stdin_and_prints_only_the_id(
+    fresh_database, monkeypatch, capsys, db_connection
+):
+    for name, value in fresh_database.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("ENCRYPTION_KEY", KEY)
+    monkeypatch.setenv("MY_TIKTOK_TOKEN", "act.from-env")
+    monkeypatch.setattr("sys.stdin", io.StringIO(json.dumps({"refresh_token": "rft.stdin"})))
+    argv = ["--advertiser-id", ADVERTISER, "--access-token-env", "MY_TIKTOK_TOKEN"]
+    assert registration.main([*argv, "--details-file", "-", "--schedule", "hourly"]) == 0
+    out, err = capsys.readouterr()
+    data_source_id = int(out.strip())
+    assert "act." not in out + err
+    assert "rft." not in out + err
+    assert registration.read_connection_details(db_connection, data_source_id, KEY) == {
+        "advertiser_ids": [ADVERTISER],
+        "refresh_token": "rft.stdin",
+        "access_token": "act.from-env",
+    }
+    # Running it again finds the same data source.
+    assert registration.main(argv) == 0
+    assert int(capsys.readouterr().out.strip()) == data_source_id
+
+
+def test_cli_explains_missing_key_and_token(fresh_database, monkeypatch, capsys):
+    for name, value in fresh_database.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("ENCRYPTION_KEY", raising=False)
+    assert registration.main(["--advertiser-id", ADVERTISER]) == 2
+    assert "ENCRYPTION_KEY" in capsys.readouterr().err
+    monkeypatch.setenv("ENCRYPTION_KEY", KEY)
+    assert registration.main(["--advertiser-id", ADVERTISER]) == 2
+    assert "--access-token-env" in capsys.readouterr().err
+
+
+def test_cli_has_no_argument_that_takes_a_secret():
+    options = {
+        option
+        for action in registration.build_parser()._actions
+        for option in action.option_strings
+    }
+    assert not {"--access-token", "--refresh-token", "--app-secret"} & options
