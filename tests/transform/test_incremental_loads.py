@@ -11,6 +11,7 @@ import pytest
 
 from tap_tiktok_ads.platform import registration
 from tests.transform import dataset, harness, raw_layer
+from tests.transform.platform_catalog import DATA_SOURCE_COLUMNS, PLATFORM_ENUM_VALUES
 
 LATER_SYNC = dataset.SYNC_TIME + dt.timedelta(days=1)
 LOOKBACK_DAY = dataset.FIRST_DAY + dt.timedelta(days=dataset.DAYS - 3)
@@ -187,10 +188,16 @@ def test_empty_database_and_empty_raw_tables_build_twice(db_connection, dbt_runn
     dbt_runner.build()
     dbt_runner.build()
     assert sum(_counts(db_connection).values()) == 0
+    # dbt's on-run-start ran the same statements as registration.ensure_platform_objects.
     enum = db_connection.execute(
-        "SELECT enum_range(NULL::dra_data_sources_data_type_enum)::text"
+        "SELECT enum_range(NULL::dra_data_sources_data_type_enum)::text[]"
     ).fetchone()[0]
-    assert "tiktok_ads" in enum
+    assert enum == [*PLATFORM_ENUM_VALUES, "tiktok_ads"]
+    columns = db_connection.execute(
+        "SELECT column_name, data_type, is_nullable FROM information_schema.columns"
+        " WHERE table_name = 'dra_data_sources' ORDER BY ordinal_position"
+    ).fetchall()
+    assert columns == DATA_SOURCE_COLUMNS
     row = db_connection.execute(
         "SELECT * FROM dra_tiktok_ads.channel_metrics(1, '2024-01-01', '2024-01-31')"
     ).fetchone()
