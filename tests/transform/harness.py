@@ -43,6 +43,28 @@ class DbtRunner:
             raise AssertionError(f"{' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
         return result
 
+    def run_in_project(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """Plain `dbt <args>` from inside transform/ (profiles.yml found there)."""
+        command = [
+            str(DBT),
+            *args,
+            "--target-path",
+            str(self.work_dir / "target"),
+            "--log-path",
+            str(self.work_dir / "logs"),
+        ]
+        result = subprocess.run(
+            command,
+            cwd=REPO_ROOT / "transform",
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise AssertionError(f"{' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+        return result
+
     def build(self, *extra: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         return self.run("build", *extra, check=check)
 
