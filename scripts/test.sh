@@ -47,14 +47,18 @@ for dir in tap_tiktok_ads tiktok_sim devstack benchmarks; do
 done
 run "mypy" .venv/bin/mypy "${mypy_targets[@]}"
 
-step "pytest $*"
+# A hung test must not eat CI's 90 minutes: interrupt pytest (it then prints its summary)
+# after PYTEST_TIMEOUT seconds, and kill it two minutes later if it still runs.
+pytest_timeout=${PYTEST_TIMEOUT:-2700}
+step "pytest $* (time limit ${pytest_timeout}s)"
 set +e
-"$PY" -m pytest "$@"
+timeout --signal=INT --kill-after=120 "$pytest_timeout" "$PY" -m pytest "$@"
 pytest_rc=$?
 set -e
 case $pytest_rc in
   0) ;;
   5) echo "pytest collected no tests: the suite must run tests." >&2; failed+=("pytest (no tests)") ;;
+  124 | 137) echo "pytest did not finish within ${pytest_timeout}s." >&2; failed+=("pytest (timeout)") ;;
   *) failed+=("pytest") ;;
 esac
 
