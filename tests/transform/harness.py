@@ -23,8 +23,8 @@ class DbtRunner:
         self.env = os.environ | env | {"DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
         self.work_dir = work_dir
 
-    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        command = [
+    def _command(self, *args: str) -> list[str]:
+        return [
             str(DBT),
             *args,
             "--project-dir",
@@ -36,8 +36,26 @@ class DbtRunner:
             "--log-path",
             str(self.work_dir / "logs"),
         ]
+
+    def start(self, *args: str) -> subprocess.Popen[str]:
+        """Start dbt without waiting (concurrency tests)."""
+        return subprocess.Popen(
+            self._command(*args),
+            cwd=REPO_ROOT,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+
+    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(
-            command, cwd=REPO_ROOT, env=self.env, capture_output=True, text=True, check=False
+            self._command(*args),
+            cwd=REPO_ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if check and result.returncode != 0:
             raise AssertionError(f"{' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")

@@ -183,6 +183,20 @@ def test_registered_later_data_source_is_picked_up(db_connection, dbt_runner):
     assert _counts(db_connection)["campaign_performance"] > 0
 
 
+def test_two_pipelines_building_at_once_both_succeed(db_connection, fresh_database, tmp_path):
+    """Data sources run their pipelines in parallel, each ending in `dbt build`; the very
+    first builds on an empty database included."""
+    ids = harness.register_sources(db_connection)
+    harness.load_dataset(db_connection, ids)
+    runners = [harness.DbtRunner(fresh_database, tmp_path / f"run{n}") for n in (1, 2)]
+    processes = [runner.start("build") for runner in runners]
+    outputs = [process.communicate(timeout=300)[0] for process in processes]
+    assert [process.returncode for process in processes] == [0, 0], outputs
+    campaigns = sum(len(a.campaigns) for ads in dataset.DATA_SOURCES.values() for a in ads)
+    expected = dataset.DAYS * campaigns
+    assert _counts(db_connection)["campaign_performance"] == expected
+
+
 def test_empty_database_and_empty_raw_tables_build_twice(db_connection, dbt_runner):
     raw_layer.create_raw_tables(db_connection)
     dbt_runner.build()

@@ -5,6 +5,7 @@
 {%- endmacro %}
 
 {% macro create_dbt_internal_objects() %}
+select pg_advisory_xact_lock(hashtext('dra_tiktok_ads.internal_objects'));
 create schema if not exists {{ target.schema }};
 create table if not exists {{ watermark_relation() }} (
     model_name text not null,
@@ -47,3 +48,11 @@ comment on table {{ watermark_relation() }} is
     {%- endif -%}
     select 1
 {% endmacro %}
+
+{#- Several pipelines (one per data source) may run `dbt build` on the same database at the
+    same time. Each model takes a transaction-scoped advisory lock on its own name first, so
+    two runs never rebuild the same view or write the same table at once; different models
+    still run in parallel. Released at commit. -#}
+{% macro serialize_across_runs() -%}
+    select pg_advisory_xact_lock(hashtext('dra_tiktok_ads.model:{{ this.schema }}.{{ this.identifier }}'))
+{%- endmacro %}

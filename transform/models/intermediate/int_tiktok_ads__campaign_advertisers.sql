@@ -1,12 +1,11 @@
 {{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
+    materialized='keyed_table',
     unique_key=['data_source_id', 'campaign_id'],
 ) }}
 {#- Which advertiser (hence which currency) each campaign belongs to. The platform's
     campaign_performance has no advertiser_id, so the channel row needs this map to keep
     currencies apart. Built from both the entity and the report (the report alone covers
-    campaigns the entity stream no longer returns). Incremental: a table that is never
+    campaigns the entity stream no longer returns). keyed_table: a table that is never
     dropped keeps the channel view that depends on it alive. -#}
 with candidates as (
 
@@ -17,11 +16,7 @@ with candidates as (
 
     select data_source_id, campaign_id, advertiser_id, _sdc_batched_at, 2 as preference
     from {{ ref('stg_tiktok_ads__campaign_performance') }}
-    {% if is_incremental() %}
-    where coalesce(_sdc_batched_at > (
-        select max(loaded_at) - interval '{{ var("watermark_overlap_minutes", 0) | int }} minutes' from {{ this }}
-    ), true)
-    {% endif %}
+    where {{ loaded_since_table_watermark('_sdc_batched_at') }}
 
 ),
 

@@ -1,5 +1,5 @@
 {{ config(
-    materialized='view',
+    materialized='stable_view',
     post_hook="{{ create_channel_metrics_function(this) }}",
 ) }}
 {#- The Marketing Hub's TikTok channel row, per data source, day and currency. A view: always
