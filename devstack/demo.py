@@ -276,6 +276,10 @@ def encryption_key(env: Mapping[str, str]) -> str:
     if env.get("ENCRYPTION_KEY"):
         return env["ENCRYPTION_KEY"]
     path = LOCAL_DIR / "demo-encryption-key"
+    say(
+        f"      ENCRYPTION_KEY is not set: connection details are encrypted with a demo key "
+        f"({rel(path)}). Set ENCRYPTION_KEY to the platform's key for a platform database."
+    )
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.touch(mode=0o600)
@@ -515,13 +519,12 @@ def run_demo() -> None:
                 total_steps,
                 f"meltano run {JOB} (tap-tiktok-ads -> target-postgres -> dbt build)",
             )
-            for data_source_id, advertiser_id in targets:
-                say(f"\n      data source {data_source_id}, advertiser {advertiser_id}:")
-                run_env_source = {
-                    **run_env,
-                    "TAP_TIKTOK_ADS_DATA_SOURCE_ID": str(data_source_id),
-                    "TAP_TIKTOK_ADS_ADVERTISER_IDS": json.dumps([advertiser_id]),
-                }
+            for data_source_id, advertiser_ids in targets:
+                shown = ", ".join(advertiser_ids or ["as configured"])
+                say(f"\n      data source {data_source_id}, advertiser {shown}:")
+                run_env_source = {**run_env, "TAP_TIKTOK_ADS_DATA_SOURCE_ID": str(data_source_id)}
+                if advertiser_ids:
+                    run_env_source["TAP_TIKTOK_ADS_ADVERTISER_IDS"] = json.dumps(advertiser_ids)
                 meltano_run(
                     run_env_source,
                     data_source_id,
@@ -536,12 +539,13 @@ def run_demo() -> None:
 
 def _data_sources(
     run_env: dict[str, str], pg_env: Mapping[str, str], api: ApiSource
-) -> list[tuple[int, str]]:
+) -> list[tuple[int, list[str] | None]]:
+    """(data source id, its advertiser ids, or None to keep TAP_TIKTOK_ADS_ADVERTISER_IDS)."""
     if run_env.get("TAP_TIKTOK_ADS_DATA_SOURCE_ID"):
         data_source_id = int(run_env["TAP_TIKTOK_ADS_DATA_SOURCE_ID"])
         ids = json.loads(run_env.get("TAP_TIKTOK_ADS_ADVERTISER_IDS") or "[]")
-        say(f"      Using TAP_TIKTOK_ADS_DATA_SOURCE_ID={data_source_id}")
-        return [(data_source_id, str(ids[0]) if len(ids) == 1 else "(as configured)")]
+        say(f"      Using TAP_TIKTOK_ADS_DATA_SOURCE_ID={data_source_id} (nothing registered)")
+        return [(data_source_id, [str(i) for i in ids] or None)]
     advertisers = fetch_advertisers(api, run_env)
     if not advertisers:
         raise DemoError("The token is not authorized for any advertiser.")
@@ -553,7 +557,7 @@ def _data_sources(
     registered = register_data_sources(pg_env, advertisers, details, encryption_key(run_env))
     for data_source_id, advertiser_id, name in registered:
         say(f"      data source {data_source_id}: {name!r} (advertiser {advertiser_id})")
-    return [(data_source_id, advertiser_id) for data_source_id, advertiser_id, _ in registered]
+    return [(data_source_id, [advertiser_id]) for data_source_id, advertiser_id, _ in registered]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -561,7 +565,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.parse_args(argv)
     try:
         run_demo()
-    except DemoError as error:
+    except (DemoError, RuntimeError, psycopg.Error, requests.RequestException) as error:
         say(f"\nDemo failed: {error}")
         return 1
     except KeyboardInterrupt:
