@@ -205,6 +205,8 @@ class TokenManager:
                     "grant_type": "refresh_token",
                 },
                 timeout=self._timeout,
+                # The session's own auth would ask this manager for a token: a deadlock.
+                auth=_without_session_auth,
             )
             body = response.json()
         except (requests.RequestException, ValueError) as exc:
@@ -233,6 +235,10 @@ class TokenManager:
         if self._store is not None:
             self._store.save(renewed)
         self._tokens = renewed
+
+
+def _without_session_auth(request: requests.PreparedRequest) -> requests.PreparedRequest:
+    return request
 
 
 class AccessTokenAuth(requests.auth.AuthBase):

@@ -11,11 +11,12 @@ from functools import cached_property
 from typing import Any
 from urllib.parse import urlparse
 
+import requests
 from singer_sdk import Tap
 from singer_sdk import typing as th
-from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.exceptions import ConfigValidationError, FatalAPIError, RetriableAPIError
 
-from tap_tiktok_ads.advertisers import AdvertiserDirectory
+from tap_tiktok_ads.advertisers import AdvertiserDirectory, AdvertiserLookupError
 from tap_tiktok_ads.auth import (
     AccessTokenAuth,
     RefreshSettings,
@@ -41,6 +42,7 @@ class TapTikTokAds(Tap):
     """Singer tap for the TikTok Marketing API v1.3."""
 
     name = "tap-tiktok-ads"
+    package_name = "dra-tap-tiktok-ads"
 
     config_jsonschema = th.PropertiesList(
         th.Property(
@@ -198,16 +200,20 @@ class TapTikTokAds(Tap):
     def _semantic_errors(self) -> list[str]:
         config = self.config
         errors: list[str] = []
-        start, end = config.get("start_date"), config.get("end_date")
-        try:
-            if (
-                start
-                and end
-                and date.fromisoformat(str(end)[:10]) < date.fromisoformat(str(start)[:10])
-            ):
-                errors.append(f"end_date {end} is before start_date {start}: fix one of them")
-        except ValueError:
-            pass  # the schema already reported the malformed date
+        start, end = (
+            _parse_setting_date(config, name, errors) for name in ("start_date", "end_date")
+        )
+        if start and end and end < start:
+            errors.append(f"end_date {end} is before start_date {start}: fix one of them")
+        expires = config.get("token_expires_at")
+        if expires:
+            try:
+                parse_utc_datetime(str(expires))
+            except ValueError:
+                errors.append(
+                    f"token_expires_at {expires!r} is not an ISO-8601 date-time, "
+                    "e.g. 2026-12-01T00:00:00Z"
+                )
         api_url = config.get("api_url")
         if api_url:
             parsed = urlparse(str(api_url))
@@ -233,12 +239,14 @@ class TapTikTokAds(Tap):
             )
         if config.get("refresh_token") and not (config.get("app_id") and config.get("app_secret")):
             errors.append("refresh_token needs app_id and app_secret to refresh: set both")
-        if (
-            config.get("sandbox")
-            and not config.get("advertiser_ids")
-            and not (stored and stored.advertiser_ids)
-        ):
+        has_ids = bool(config.get("advertiser_ids") or (stored and stored.advertiser_ids))
+        if not has_ids and config.get("sandbox"):
             errors.append("advertiser_ids is required with sandbox: the sandbox has no discovery")
+        elif not has_ids and not (config.get("app_id") and config.get("app_secret")):
+            errors.append(
+                "advertiser_ids is empty: set advertiser_ids, or set app_id and app_secret so "
+                "the tap can discover the advertisers the token is authorized for"
+            )
         return errors
 
     @cached_property
@@ -334,7 +342,44 @@ class TapTikTokAds(Tap):
         return [stream_type(tap=self) for stream_type in STREAM_TYPES]
 
 
+def _parse_setting_date(config: Any, name: str, errors: list[str]) -> date | None:
+    """A YYYY-MM-DD setting (a date-time is accepted and cut to its day)."""
+    value = config.get(name)
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(str(value)[:10])
+    except ValueError:
+        errors.append(f"{name} {value!r} is not a date: use YYYY-MM-DD, e.g. 2026-01-01")
+        return None
+
+
 logging.getLogger("urllib3").setLevel(logging.WARNING)
 
+#: Failures with a message a user can act on: logged as one line, no traceback.
+EXPECTED_FAILURES = (FatalAPIError, RetriableAPIError, TokenError, AdvertiserLookupError)
+
+
+def main() -> None:
+    """Console entry point: the SDK's CLI, with expected failures reported in one line."""
+    try:
+        TapTikTokAds.cli()
+    except EXPECTED_FAILURES as exc:
+        logging.getLogger(TapTikTokAds.name).error("Sync failed: %s", exc)
+        raise SystemExit(1) from None
+    except requests.RequestException as exc:
+        # Its text holds the full URL, query string included: say only what and where.
+        host = (
+            urlparse(exc.request.url).netloc if exc.request is not None and exc.request.url else "?"
+        )
+        logging.getLogger(TapTikTokAds.name).error(
+            "Sync failed: could not reach the API at %s after retries (%s); check api_url, "
+            "the network and request_timeout",
+            host,
+            type(exc).__name__,
+        )
+        raise SystemExit(1) from None
+
+
 if __name__ == "__main__":
-    TapTikTokAds.cli()
+    main()

@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+from collections.abc import Generator, Iterator
+
+import pytest
+
+from tap_tiktok_ads.client import TikTokStream
+from tests.tap.fake_api import FakeTikTok, fake_api
+
+
+@pytest.fixture(autouse=True)
+def no_backoff_wait(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Retries happen at once in tests; the schedule itself is tested separately."""
+
+    def immediate(self: TikTokStream) -> Generator[float, None, None]:
+        while True:
+            yield 0.0
+
+    monkeypatch.setattr(TikTokStream, "backoff_wait_generator", immediate)
+
+
+@pytest.fixture
+def api() -> Iterator[FakeTikTok]:
+    with fake_api() as fake:
+        yield fake

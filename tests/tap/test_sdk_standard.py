@@ -1,0 +1,37 @@
+"""The Meltano Singer SDK's standard tap tests, run against the simulator over HTTP."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from singer_sdk.testing import SuiteConfig, get_tap_test_class
+
+from tap_tiktok_ads.tap import TapTikTokAds
+from tiktok_sim import SimConfig, Simulator
+
+# The standard suite reads its config when the class is built, so the simulator starts at
+# import and stops with the module.
+_SIMULATOR = Simulator(
+    SimConfig(seed=3, advertisers=2, campaigns=3, adgroups=6, days=20, end_date=date.today())
+).start()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _stop_simulator():
+    yield
+    _SIMULATOR.stop()
+
+
+TestTapTikTokAds = get_tap_test_class(
+    tap_class=TapTikTokAds,
+    config={
+        "access_token": _SIMULATOR.config.access_token,
+        "api_url": _SIMULATOR.api_url,
+        "app_id": _SIMULATOR.config.app_id,
+        "app_secret": _SIMULATOR.config.app_secret,
+        "start_date": (date.today().replace(day=1)).isoformat(),
+        "max_requests_per_second": 200,
+    },
+    suite_config=SuiteConfig(max_records_limit=None),
+)
