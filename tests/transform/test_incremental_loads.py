@@ -111,7 +111,20 @@ def test_reloads_update_in_place_and_reruns_are_idempotent(db_connection, dbt_ru
     _reload_day(conn, tenant, spend=Decimal("999.99"), conversion=7)
     earlier_day = LOOKBACK_DAY - dt.timedelta(days=1)
     _insert_duplicate_versions(conn, tenant, earlier_day)
+    # ...and the advertiser was renamed (advertiser_info has no UNIQUE constraint to lean on).
+    advertiser = {"data_source_id": tenant, "advertiser_id": dataset.SHARED.advertiser_id}
+    raw_layer.load_rows(
+        conn,
+        "advertiser_info",
+        [advertiser | {"name": "Shop US (renamed)", "currency": "USD"}],
+        batched_at=LATER_SYNC,
+    )
     reload = dbt_runner.build()
+    assert conn.execute(
+        "SELECT advertiser_name, synced_at FROM dra_tiktok_ads.advertiser_info"
+        " WHERE data_source_id = %s",
+        (tenant,),
+    ).fetchall() == [("Shop US (renamed)", LATER_SYNC)]
     assert _counts(conn) == counts
     assert _campaign_row(conn, tenant) == (row_id, Decimal("999.99"), 7, 5000)
     assert _campaign_row(conn, tenant, day=earlier_day)[1] == Decimal("20.00")
