@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Generator, Iterable, Mapping
+from datetime import datetime, timezone
+from functools import cached_property
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 import requests
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from singer_sdk.helpers.conform import TypeConformanceLevel
+from singer_sdk.singerlib.messages import RecordMessage
 from singer_sdk.streams import RESTStream
 
 from tap_tiktok_ads.pagination import TikTokPaginator, envelope_data
@@ -47,6 +50,11 @@ FATAL_CODES = {
 TOKEN_REJECTED = 40105
 
 _ENVELOPE_ATTR = "_tiktok_envelope"
+
+
+def utc_now() -> datetime:
+    """The current time; tests replace it (in ``streams``) to pin 'today'."""
+    return datetime.now(timezone.utc)
 
 
 def envelope_of(response: requests.Response) -> dict[str, Any]:
@@ -89,6 +97,33 @@ class TikTokStream(RESTStream[int]):
     @property
     def timeout(self) -> int:
         return int(self.config.get("request_timeout", 60))
+
+    @cached_property
+    def _every_property_selected(self) -> bool:
+        return all(self.mask[("properties", name)] for name in self.schema["properties"])
+
+    def _generate_record_messages(
+        self, record: dict[str, Any]
+    ) -> Generator[RecordMessage, None, None]:
+        """The SDK's record path minus two per-record passes that do nothing for us.
+
+        Records are already typed (conformance level NONE), and when every property is
+        selected, the per-record walk that drops deselected properties is pure cost. Measured:
+        the two took about a fifth of the tap's CPU on large reports.
+        """
+        if not self._every_property_selected:
+            yield from super()._generate_record_messages(record)
+            return
+        extracted_at = utc_now()
+        for stream_map in self.stream_maps:
+            mapped = stream_map.transform(record)
+            if mapped is not None:
+                yield RecordMessage(
+                    stream=stream_map.stream_alias,
+                    record=mapped,
+                    version=self._stream_version,
+                    time_extracted=extracted_at,
+                )
 
     def get_new_paginator(self) -> TikTokPaginator:
         return TikTokPaginator()

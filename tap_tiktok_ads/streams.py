@@ -2,27 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
-from functools import partial
+from datetime import date, timedelta
+from functools import cached_property, partial
 from typing import Any, ClassVar
 
 from singer_sdk.helpers.types import Context
 
 from tap_tiktok_ads import schemas
-from tap_tiktok_ads.client import TikTokStream
+from tap_tiktok_ads.client import TikTokStream, utc_now
 from tap_tiktok_ads.pagination import prefetch_ordered, total_pages
 from tap_tiktok_ads.values import LOGGER, api_time_to_iso, report_day, to_integer, to_number
 
 #: TikTok rejects daily reports spanning more than this many days (code 40002).
 MAX_WINDOW_DAYS = 30
 REPORT_PATH = "/report/integrated/get/"
-
-
-def utc_now() -> datetime:
-    """The current time; tests replace it to pin 'today'."""
-    return datetime.now(timezone.utc)
 
 
 class AdvertiserPartitionedStream(TikTokStream):
@@ -227,14 +222,22 @@ class ReportStream(AdvertiserPartitionedStream):
             ]
         return self.fetch_data(REPORT_PATH, params, {"advertiser_id": advertiser_id})
 
+    @cached_property
+    def _metric_parsers(self) -> list[tuple[str, Callable[[str, object], Any]]]:
+        return [
+            (name, to_integer if kind == schemas.INTEGER else to_number)
+            for name, kind in self.metric_types.items()
+        ]
+
     def _rows(self, data: dict[str, Any], seen: set[tuple[str, str]]) -> Iterator[dict[str, Any]]:
         """Flatten ``{dimensions, metrics}`` rows; drop rows without keys and repeats."""
+        id_field, parsers, attributes = self.id_field, self._metric_parsers, self.attribute_fields
         for row in data.get("list") or []:
             dimensions = row.get("dimensions") or {}
-            object_id, day = dimensions.get(self.id_field), dimensions.get("stat_time_day")
+            object_id, day = dimensions.get(id_field), dimensions.get("stat_time_day")
             if not object_id or not day:
                 LOGGER.warning(
-                    "Skipping a %s row without %s or day: %r", self.name, self.id_field, dimensions
+                    "Skipping a %s row without %s or day: %r", self.name, id_field, dimensions
                 )
                 continue
             key = (str(object_id), report_day(str(day)))
@@ -243,13 +246,12 @@ class ReportStream(AdvertiserPartitionedStream):
                 continue
             seen.add(key)
             metrics = row.get("metrics") or {}
-            record: dict[str, Any] = {self.id_field: key[0], "stat_date": key[1]}
-            for name in self.attribute_fields:
+            record: dict[str, Any] = {id_field: key[0], "stat_date": key[1]}
+            for name in attributes:
                 value = metrics.get(name)
                 record[name] = None if value in (None, "-") else str(value)
-            for name, kind in self.metric_types.items():
-                convert = to_integer if kind == schemas.INTEGER else to_number
-                record[name] = convert(name, metrics.get(name))
+            for name, parse in parsers:
+                record[name] = parse(name, metrics.get(name))
             yield record
 
     def _checkpoint(self, context: Context, last_day: date) -> None:

@@ -27,6 +27,7 @@ from tap_tiktok_ads.auth import (
     parse_utc_datetime,
 )
 from tap_tiktok_ads.client import TikTokStream
+from tap_tiktok_ads.output import ChunkedOrjsonWriter
 from tap_tiktok_ads.redaction import install_redaction, redact
 from tap_tiktok_ads.streams import STREAM_TYPES, AdvertiserInfoStream
 from tap_tiktok_ads.throttle import RequestRateLimiter, throttled_session
@@ -43,6 +44,7 @@ class TapTikTokAds(Tap):
 
     name = "tap-tiktok-ads"
     package_name = "dra-tap-tiktok-ads"
+    message_writer_class = ChunkedOrjsonWriter
 
     config_jsonschema = th.PropertiesList(
         th.Property(

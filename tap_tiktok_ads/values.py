@@ -3,11 +3,13 @@
 TikTok returns every metric as a string and ``"-"`` where a value is not available. ``"-"``
 is not zero (a cost per conversion with no conversions is unknown, not free), so it becomes
 null. Anything else that is not a number is logged and nulled rather than guessed at.
+These run once per metric per row, so the common case is a single builtin call.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 
@@ -16,40 +18,37 @@ LOGGER = logging.getLogger("tap-tiktok-ads")
 NOT_AVAILABLE = frozenset({"-", "", "null", "None"})
 
 
-def _unparseable(field: str, value: object) -> None:
-    LOGGER.warning("Metric %s has the non-numeric value %r; emitting null", field, value)
-
-
-def to_integer(field: str, value: object) -> int | None:
-    if value is None or isinstance(value, int):
-        return value
-    if isinstance(value, float):
-        return round(value)
-    if not isinstance(value, str) or value in NOT_AVAILABLE:
-        return None
-    try:
-        return int(value)
-    except ValueError:
-        pass
-    try:  # "12.0" or "1e3" from some endpoints
-        return round(Decimal(value))
-    except (InvalidOperation, ValueError):
-        _unparseable(field, value)
-        return None
+def _not_a_number(field: str, value: object) -> None:
+    """Log a value that is not a number, unless it is TikTok's "-" for not available."""
+    if not (value is None or (isinstance(value, str) and value in NOT_AVAILABLE)):
+        LOGGER.warning("Metric %s has the non-numeric value %r; emitting null", field, value)
 
 
 def to_number(field: str, value: object) -> float | None:
-    if value is None or isinstance(value, float):
-        return value
-    if isinstance(value, int):
-        return float(value)
-    if not isinstance(value, str) or value in NOT_AVAILABLE:
-        return None
     try:
-        return float(value)
-    except ValueError:
-        _unparseable(field, value)
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        _not_a_number(field, value)
         return None
+    if math.isfinite(number):
+        return number
+    _not_a_number(field, value)
+    return None
+
+
+def to_integer(field: str, value: object) -> int | None:
+    try:
+        return int(value)  # type: ignore[call-overload, no-any-return]
+    except (TypeError, ValueError):
+        pass
+    try:  # "12.0" or "1e3" from some endpoints
+        number = Decimal(str(value))
+        if number.is_finite():
+            return round(number)
+    except (InvalidOperation, ValueError):
+        pass
+    _not_a_number(field, value)
+    return None
 
 
 def report_day(value: str) -> str:
