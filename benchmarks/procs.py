@@ -1,0 +1,171 @@
+"""Running commands and measuring them: wall time, CPU seconds and peak RSS per process.
+
+A command's whole process tree is polled (psutil, every 50 ms), so the processes Meltano
+spawns (tap, target, dbt) are measured one by one. A direct child's own CPU time and peak RSS
+come exactly from ``wait4``.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+import psutil
+
+POLL_SECONDS = 0.05
+
+
+@dataclass
+class ProcStats:
+    kind: str
+    started: float  # time.time() of process creation
+    last_seen: float
+    peak_rss: int = 0
+    cpu: float = 0.0
+
+    @property
+    def seconds(self) -> float:
+        return max(0.0, self.last_seen - self.started)
+
+
+def kind_of(cmdline: Sequence[str]) -> str:
+    """tap / target / dbt / meltano / python / ..., from the executable's name."""
+    names = [Path(arg).name for arg in cmdline[:3]]
+    for name in names:
+        if name.startswith("tap-tiktok-ads"):
+            return "tap"
+        if name == "target-postgres":
+            return "target"
+        if name in ("dbt", "dbt_invoker"):
+            return "dbt"
+        if name == "meltano":
+            return "meltano"
+    return names[0] if names else "?"
+
+
+@dataclass
+class Summary:
+    """Per kind of process: summed CPU, max peak RSS, first start to last sighting."""
+
+    cpu: float = 0.0
+    peak_rss: int = 0
+    started: float = 0.0
+    ended: float = 0.0
+
+    @property
+    def seconds(self) -> float:
+        return max(0.0, self.ended - self.started)
+
+
+@dataclass
+class RunResult:
+    command: list[str]
+    returncode: int
+    wall: float
+    cpu: float  # direct child only, exact (wait4)
+    peak_rss: int  # direct child only, exact (wait4)
+    processes: dict[int, ProcStats] = field(default_factory=dict)
+
+    def by_kind(self) -> dict[str, Summary]:
+        result: dict[str, Summary] = {}
+        for stats in self.processes.values():
+            summary = result.setdefault(stats.kind, Summary(started=stats.started))
+            summary.cpu += stats.cpu
+            summary.peak_rss = max(summary.peak_rss, stats.peak_rss)
+            summary.started = min(summary.started, stats.started)
+            summary.ended = max(summary.ended, stats.last_seen)
+        return result
+
+
+class TreeWatcher(threading.Thread):
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.root = psutil.Process(pid)
+        self.processes: dict[int, ProcStats] = {}
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        while not self._stop_event.is_set():
+            self.poll()
+            self._stop_event.wait(POLL_SECONDS)
+
+    def poll(self) -> None:
+        try:
+            tree = [self.root, *self.root.children(recursive=True)]
+        except psutil.Error:
+            return
+        now = time.time()
+        for proc in tree:
+            try:
+                with proc.oneshot():
+                    stats = self.processes.get(proc.pid)
+                    if stats is None:
+                        stats = ProcStats(kind_of(proc.cmdline()), proc.create_time(), now)
+                        self.processes[proc.pid] = stats
+                    times = proc.cpu_times()
+                    stats.cpu = times.user + times.system
+                    stats.peak_rss = max(stats.peak_rss, proc.memory_info().rss)
+                    stats.last_seen = now
+            except psutil.Error:
+                continue
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.join()
+
+
+def run(
+    command: Sequence[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    stdout: int | IO[bytes] | None = None,
+    stderr: int | IO[bytes] | None = None,
+    consume: Callable[[IO[bytes]], None] | None = None,
+) -> RunResult:
+    """Run ``command`` to completion, watching its process tree.
+
+    With ``consume``, stdout is a pipe handed to ``consume`` (which must read it to EOF).
+    """
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        list(command),
+        env=dict(env) if env is not None else None,
+        cwd=cwd,
+        stdout=subprocess.PIPE if consume else stdout,
+        stderr=stderr,
+    )
+    watcher = TreeWatcher(process.pid)
+    watcher.start()
+    try:
+        if consume is not None:
+            assert process.stdout is not None
+            consume(process.stdout)
+            process.stdout.close()
+        _, status, usage = os.wait4(process.pid, 0)
+    except BaseException:
+        process.kill()
+        process.wait()
+        watcher.stop()
+        raise
+    wall = time.perf_counter() - started
+    process.returncode = os.waitstatus_to_exitcode(status)
+    watcher.stop()
+    root = watcher.processes.get(process.pid)
+    if root is not None:  # exact figures for the direct child
+        root.cpu = usage.ru_utime + usage.ru_stime
+        root.peak_rss = max(root.peak_rss, usage.ru_maxrss * 1024)
+    return RunResult(
+        command=list(command),
+        returncode=process.returncode,
+        wall=wall,
+        cpu=usage.ru_utime + usage.ru_stime,
+        peak_rss=usage.ru_maxrss * 1024,
+        processes=watcher.processes,
+    )
