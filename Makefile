@@ -4,9 +4,10 @@
 #   make test   ruff, mypy and the whole pytest suite on a private PostgreSQL
 # Pass pytest arguments with PYTEST_ARGS, e.g. `make test PYTEST_ARGS="-m e2e -x"`.
 
-.PHONY: install demo test clean
+.PHONY: install demo test bench clean
 
 PYTEST_ARGS ?=
+SIZE ?= small
 
 install:
 	scripts/bootstrap.sh
@@ -16,6 +17,10 @@ demo: install
 
 test: install
 	scripts/test.sh $(PYTEST_ARGS)
+
+# Performance figures (docs/performance.md): make bench SIZE=small|large
+bench: install
+	.venv/bin/python -m benchmarks --size $(SIZE)
 
 # Removes local state: plugin venvs, Meltano's system database, private PostgreSQL clusters.
 clean:
