@@ -95,6 +95,7 @@ _DUE = (
 
 _METRIC = re.compile(r"METRIC: (\{.*\})")
 # Meltano re-renders the SDK's JSON metric as key=value pairs.
+_PLUGIN = re.compile(r"^\S+\s+\[\w+\s*\]\s+(\S+)")
 _METRIC_KV = re.compile(r"\bmetric_name=record_count\s+metric_value=(\d+)")
 _DBT_FAILURE = re.compile(
     r"((?:Failure in test|(?:Database|Compilation|Runtime) Error in \w+)\s+\S+)"
@@ -441,6 +442,9 @@ def _record_count(line: str) -> int:
     """Records in a tap ``record_count`` metric line (JSON or Meltano's key=value form)."""
     if "record_count" not in line:
         return 0
+    plugin = _PLUGIN.search(line)
+    if plugin and not plugin.group(1).startswith("tap-"):
+        return 0  # the loader counts the same records again
     plain = _METRIC_KV.search(line)
     if plain:
         return int(plain.group(1))

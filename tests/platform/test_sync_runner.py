@@ -1,0 +1,378 @@
+"""tap-tiktok-ads-sync end to end: real PostgreSQL, the simulator, the real `meltano run`.
+
+Every run goes through the console script as the platform's scheduler would call it, with
+the pipeline settings of tests/e2e (14 days ending 2026-03-31) in its environment.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping
+from datetime import datetime, time, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from tap_tiktok_ads.platform import crypto
+from tap_tiktok_ads.platform.registration import register_data_source
+from tap_tiktok_ads.platform.schedule import next_scheduled_sync
+from tests.e2e.harness import (
+    END_DATE,
+    LOOKBACK_DAYS,
+    MELTANO,
+    PLUGIN_VENVS,
+    RAW_KEYS,
+    REPO_ROOT,
+    START_DATE,
+)
+from tiktok_sim import SimConfig, Simulator
+
+pytestmark = pytest.mark.e2e
+
+KEY = "5e" * 32
+SYNC = str(Path(sys.executable).parent / "tap-tiktok-ads-sync")
+_ISOLATED = ("TAP_TIKTOK_ADS_", "TARGET_POSTGRES_", "MELTANO_", "DBT_", "TIKTOK_ADS_", "PG")
+
+
+@pytest.fixture(scope="module")
+def meltano_plugins() -> None:
+    if all((REPO_ROOT / venv).is_dir() for venv in PLUGIN_VENVS):
+        return
+    subprocess.run([MELTANO, "install"], cwd=REPO_ROOT, check=True, capture_output=True)
+
+
+@pytest.fixture(scope="module")
+def sim() -> Iterator[Simulator]:
+    config = SimConfig(
+        seed=7,
+        advertisers=2,
+        campaigns=3,
+        adgroups=6,
+        days=14,
+        end_date=END_DATE,
+        token_lifetime_s=3600,  # OAuth tokens expire and come with rotating refresh tokens
+    )
+    with Simulator(config) as simulator:
+        yield simulator
+
+
+class Platform:
+    """The platform database of one test and the runner's command line."""
+
+    def __init__(self, pg_env: Mapping[str, str], sim: Simulator, tmp_path: Path) -> None:
+        self.pg_env = dict(pg_env)
+        self.sim = sim
+        self.log_dir = tmp_path / "logs"
+        self.system_db = tmp_path / "meltano.db"
+
+    def connect(self) -> psycopg.Connection:
+        env = self.pg_env
+        return psycopg.connect(
+            host=env["PGHOST"],
+            port=env["PGPORT"],
+            user=env["PGUSER"],
+            password=env["PGPASSWORD"],
+            dbname=env["PGDATABASE"],
+            autocommit=True,
+        )
+
+    def oauth_tokens(self, advertiser_id: str) -> dict[str, str]:
+        """Fresh OAuth tokens for one advertiser, as the connect flow would get them."""
+        issued = self.sim.tokens.redeem_auth_code(self.sim.tokens.issue_auth_code([advertiser_id]))
+        assert issued.refresh_token
+        expires = datetime.now(timezone.utc) + timedelta(seconds=issued.access_expires_in or 0)
+        return {
+            "access_token": issued.access_token,
+            "refresh_token": issued.refresh_token,
+            "token_expires_at": expires.isoformat(),
+            "app_id": self.sim.config.app_id,
+        }
+
+    def register(
+        self,
+        advertiser_id: str,
+        *,
+        project_id: int,
+        schedule: str,
+        tokens: Mapping[str, str] | None = None,
+        at: time | None = None,
+        next_run: timedelta | None = None,
+    ) -> int:
+        details = {"access_token": self.sim.config.access_token, "api_url": self.sim.api_url}
+        details |= dict(tokens or {})
+        with self.connect() as conn:
+            data_source_id = register_data_source(
+                conn,
+                advertiser_id=advertiser_id,
+                advertiser_name=f"Test {advertiser_id}",
+                details=details,
+                key_hex=KEY,
+                sync_schedule=schedule,
+                project_id=project_id,
+            )
+            conn.execute(
+                "UPDATE dra_data_sources SET sync_schedule_time = %s,"
+                " next_scheduled_sync = (now() AT TIME ZONE 'UTC') + %s WHERE id = %s",
+                (at, next_run, data_source_id),
+            )
+        return data_source_id
+
+    def env(self) -> dict[str, str]:
+        base = {k: v for k, v in os.environ.items() if not k.startswith(_ISOLATED)}
+        base.pop("ENCRYPTION_KEY", None)
+        return base | self.pg_env | {
+            "ENCRYPTION_KEY": KEY,
+            "MELTANO_DATABASE_URI": f"sqlite:///{self.system_db}",
+            "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
+            "TIKTOK_ADS_APP_ID": self.sim.config.app_id,
+            "TIKTOK_ADS_APP_SECRET": self.sim.config.app_secret,
+            "TAP_TIKTOK_ADS_START_DATE": START_DATE.isoformat(),
+            "TAP_TIKTOK_ADS_END_DATE": END_DATE.isoformat(),
+            "TAP_TIKTOK_ADS_LOOKBACK_DAYS": str(LOOKBACK_DAYS),
+        }
+
+    def command(self, *args: str) -> list[str]:
+        return [SYNC, *args, "--json", "--log-dir", str(self.log_dir)]
+
+    def sync(self, *args: str) -> tuple[int, dict[int, dict[str, Any]], str]:
+        result = subprocess.run(
+            self.command(*args),
+            cwd=REPO_ROOT,
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            timeout=900,
+            check=False,
+        )
+        return result.returncode, parse_outcomes(result.stdout), result.stdout + result.stderr
+
+    def row(self, data_source_id: int) -> dict[str, Any]:
+        with self.connect() as conn:
+            cursor = conn.execute(
+                "SELECT sync_status, last_sync_at, sync_error_message, total_records_synced,"
+                " next_scheduled_sync, sync_schedule_time, connection_details"
+                " FROM dra_data_sources WHERE id = %s",
+                (data_source_id,),
+            )
+            names = [c.name for c in cursor.description or []]
+            values = cursor.fetchone()
+            assert values is not None
+            return dict(zip(names, values, strict=True))
+
+    def raw_rows(self, data_source_id: int) -> dict[str, int]:
+        with self.connect() as conn:
+            counts = {}
+            for table in RAW_KEYS:
+                exists = conn.execute(
+                    "SELECT to_regclass(%s)", (f"tiktok_ads.{table}",)
+                ).fetchone()
+                if not exists or exists[0] is None:
+                    counts[table] = 0
+                    continue
+                row = conn.execute(
+                    f"SELECT count(*) FROM tiktok_ads.{table} WHERE data_source_id = %s",
+                    (data_source_id,),
+                ).fetchone()
+                counts[table] = int(row[0]) if row else 0
+            return counts
+
+    def advertisers_loaded(self, data_source_id: int) -> set[str]:
+        with self.connect() as conn:
+            rows = conn.execute(
+                "SELECT DISTINCT advertiser_id FROM tiktok_ads.campaign_performance"
+                " WHERE data_source_id = %s",
+                (data_source_id,),
+            ).fetchall()
+            return {str(r[0]) for r in rows}
+
+    def mart_rows(self, data_source_id: int) -> int:
+        with self.connect() as conn:
+            row = conn.execute(
+                "SELECT count(*) FROM dra_tiktok_ads.campaign_performance"
+                " WHERE data_source_id = %s",
+                (data_source_id,),
+            ).fetchone()
+            return int(row[0]) if row else 0
+
+    def details(self, data_source_id: int) -> dict[str, Any]:
+        return crypto.decrypt_details(self.row(data_source_id)["connection_details"], KEY)
+
+
+def parse_outcomes(stdout: str) -> dict[int, dict[str, Any]]:
+    outcomes = {}
+    for line in stdout.splitlines():
+        if line.startswith("{"):
+            outcome = json.loads(line)
+            outcomes[int(outcome["data_source_id"])] = outcome
+    return outcomes
+
+
+@pytest.fixture
+def platform(
+    meltano_plugins: None, fresh_database: Mapping[str, str], sim: Simulator, tmp_path: Path
+) -> Platform:
+    sim.faults.clear()
+    sim.stats.reset()
+    return Platform(fresh_database, sim, tmp_path)
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def test_due_syncs_exactly_the_due_sources_and_a_revoked_one_fails_alone(
+    platform: Platform,
+) -> None:
+    first, second = platform.sim.dataset.advertiser_ids
+    daily = platform.register(
+        first, project_id=1, schedule="daily", at=time(6, 30), next_run=-timedelta(minutes=5)
+    )
+    hourly_tokens = platform.oauth_tokens(second)
+    hourly = platform.register(second, project_id=1, schedule="hourly", tokens=hourly_tokens)
+    revoked_tokens = platform.oauth_tokens(first)
+    weekly = platform.register(
+        first, project_id=2, schedule="weekly", tokens=revoked_tokens, next_run=-timedelta(hours=1)
+    )
+    later = platform.register(second, project_id=2, schedule="daily", next_run=timedelta(days=1))
+    manual = platform.register(second, project_id=3, schedule="manual")
+    # The user revoked the app's access for the weekly data source's account.
+    platform.sim.faults.revoke_token(revoked_tokens["access_token"])
+    platform.sim.faults.revoke_token(revoked_tokens["refresh_token"])
+
+    before = utc_now()
+    code, outcomes, output = platform.sync("--due", "--max-parallel", "2")
+    after = utc_now()
+
+    assert code == 1, output  # one data source failed
+    assert set(outcomes) == {daily, hourly, weekly}, output
+    assert outcomes[daily]["status"] == "completed", output
+    assert outcomes[hourly]["status"] == "completed", output
+    assert outcomes[weekly]["status"] == "failed", output
+
+    # Each completed source got its own advertiser's data, stamped with its own id.
+    assert platform.advertisers_loaded(daily) == {first}
+    assert platform.advertisers_loaded(hourly) == {second}
+    for data_source_id in (daily, hourly):
+        raw = platform.raw_rows(data_source_id)
+        assert all(raw.values()), raw
+        assert platform.mart_rows(data_source_id) == raw["campaign_performance"]
+        row = platform.row(data_source_id)
+        assert row["sync_status"] == "completed"
+        assert row["sync_error_message"] is None
+        assert before <= row["last_sync_at"] <= after
+        # A first run writes every row once: the records synced are the rows loaded.
+        assert row["total_records_synced"] == sum(raw.values())
+    for untouched in (later, manual, weekly):
+        assert sum(platform.raw_rows(untouched).values()) == 0
+
+    # Next runs from the schedule, in UTC.
+    def expected(data_source_id: int, schedule: str) -> set[datetime | None]:
+        at = platform.row(data_source_id)["sync_schedule_time"]
+        return {next_scheduled_sync(schedule, at, moment) for moment in (before, after)}
+
+    assert platform.row(daily)["next_scheduled_sync"] in expected(daily, "daily")
+    assert platform.row(daily)["next_scheduled_sync"].time() == time(6, 30)
+    assert platform.row(hourly)["next_scheduled_sync"] in expected(hourly, "hourly")
+    assert platform.row(weekly)["next_scheduled_sync"] in expected(weekly, "weekly")
+    assert platform.row(later)["sync_status"] is None
+    assert platform.row(manual)["next_scheduled_sync"] is None
+
+    # The failure is actionable and carries no secret.
+    failed = platform.row(weekly)
+    assert failed["sync_status"] == "failed"
+    assert before <= failed["last_sync_at"] <= after
+    message = failed["sync_error_message"]
+    assert message.startswith("Sync failed"), message
+    assert "reconnect" in message.lower(), message
+    for secret in (*revoked_tokens.values(), KEY, platform.sim.config.app_secret):
+        if secret != platform.sim.config.app_id:
+            assert secret not in message
+    # ... nor do the logs.
+    logs = "".join(p.read_text(encoding="utf-8") for p in platform.log_dir.glob("*.log"))
+    assert logs
+    for secret in (hourly_tokens["access_token"], hourly_tokens["refresh_token"], KEY):
+        assert secret not in logs
+
+    # Nothing is due any more: a second tick does nothing.
+    code, outcomes, output = platform.sync("--due")
+    assert (code, outcomes) == (0, {}), output
+
+
+def test_two_due_invocations_never_sync_the_same_source_twice(platform: Platform) -> None:
+    first, second = platform.sim.dataset.advertiser_ids
+    ids = [
+        platform.register(first, project_id=1, schedule="hourly"),
+        platform.register(second, project_id=1, schedule="daily"),
+    ]
+    processes = [
+        subprocess.Popen(
+            platform.command("--due", "--max-parallel", "2"),
+            cwd=REPO_ROOT,
+            env=platform.env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    results = [process.communicate(timeout=900) for process in processes]
+    outputs = [stdout for stdout, _ in results]
+    assert [p.returncode for p in processes] == [0, 0], outputs
+
+    completed: dict[int, int] = dict.fromkeys(ids, 0)
+    for stdout in outputs:
+        for data_source_id, outcome in parse_outcomes(stdout).items():
+            assert outcome["status"] in {"completed", "skipped"}, outcome
+            completed[data_source_id] += outcome["status"] == "completed"
+    assert completed == dict.fromkeys(ids, 1), outputs
+    # One meltano run (one log) per data source in all.
+    for data_source_id in ids:
+        assert len(list(platform.log_dir.glob(f"data-source-{data_source_id}-*.log"))) == 1
+        assert platform.row(data_source_id)["sync_status"] == "completed"
+
+
+def test_rotated_token_is_persisted_encrypted_and_used_by_the_next_run(
+    platform: Platform,
+) -> None:
+    advertiser = platform.sim.dataset.advertiser_ids[1]
+    tokens = platform.oauth_tokens(advertiser)
+    # The access token is about to expire: the tap refreshes first, which rotates both.
+    tokens["token_expires_at"] = (datetime.now(timezone.utc) - timedelta(minutes=1)).isoformat()
+    data_source_id = platform.register(advertiser, project_id=1, schedule="manual", tokens=tokens)
+
+    code, outcomes, output = platform.sync("--data-source", str(data_source_id))
+    assert code == 0, output
+    assert outcomes[data_source_id]["status"] == "completed", output
+    assert outcomes[data_source_id]["tokens_rotated"] is True
+    assert platform.sim.stats.count(endpoint="/oauth2/refresh_token/") == 1
+
+    stored = platform.details(data_source_id)
+    assert stored["access_token"] != tokens["access_token"]
+    assert stored["refresh_token"] != tokens["refresh_token"]
+    assert datetime.fromisoformat(stored["token_expires_at"]) > datetime.now(timezone.utc)
+    assert stored["advertiser_ids"] == [advertiser]
+    assert stored["api_url"] == platform.sim.api_url
+    raw = json.dumps(platform.row(data_source_id)["connection_details"])
+    assert set(json.loads(raw)) == {"version", "iv", "authTag", "encrypted"}
+    assert stored["access_token"] not in raw
+    assert stored["refresh_token"] not in raw
+    assert platform.row(data_source_id)["next_scheduled_sync"] is None  # manual
+
+    # The old access token is dead (and the old refresh token was used up by the rotation):
+    # the next run can only work with the persisted new tokens.
+    platform.sim.faults.revoke_token(tokens["access_token"])
+    code, outcomes, output = platform.sync("--data-source", str(data_source_id))
+    assert code == 0, output
+    assert outcomes[data_source_id]["status"] == "completed", output
+    assert outcomes[data_source_id]["tokens_rotated"] is False
+    assert platform.sim.stats.count(endpoint="/oauth2/refresh_token/") == 1
+    assert platform.details(data_source_id)["access_token"] == stored["access_token"]
+    row = platform.row(data_source_id)
+    assert row["sync_status"] == "completed"
+    # An incremental run re-reads only the lookback window.
+    assert 0 < row["total_records_synced"] < sum(platform.raw_rows(data_source_id).values())
