@@ -440,24 +440,19 @@ def _kill_group(process: subprocess.Popen[str]) -> None:
 
 def _record_count(line: str) -> int:
     """Records in a tap ``record_count`` metric line (JSON or Meltano's key=value form)."""
-    if "record_count" not in line:
-        return 0
     plugin = _PLUGIN.search(line)
-    if plugin and not plugin.group(1).startswith("tap-"):
-        return 0  # the loader counts the same records again
+    if "record_count" not in line or (plugin and not plugin.group(1).startswith("tap-")):
+        return 0  # not a metric, or the loader counting the same records again
     plain = _METRIC_KV.search(line)
     if plain:
         return int(plain.group(1))
     match = _METRIC.search(line)
-    if not match:
-        return 0
     try:
-        metric = json.loads(match.group(1))
-    except ValueError:
-        return 0
-    if metric.get("metric") == "record_count" and metric.get("type") == "counter":
-        with contextlib.suppress(TypeError, ValueError):
+        metric = json.loads(match.group(1)) if match else {}
+        if metric.get("metric") == "record_count" and metric.get("type") == "counter":
             return int(metric.get("value", 0))
+    except (TypeError, ValueError, AttributeError):
+        pass
     return 0
 
 

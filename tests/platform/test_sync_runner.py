@@ -125,16 +125,20 @@ class Platform:
     def env(self) -> dict[str, str]:
         base = {k: v for k, v in os.environ.items() if not k.startswith(_ISOLATED)}
         base.pop("ENCRYPTION_KEY", None)
-        return base | self.pg_env | {
-            "ENCRYPTION_KEY": KEY,
-            "MELTANO_DATABASE_URI": f"sqlite:///{self.system_db}",
-            "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
-            "TIKTOK_ADS_APP_ID": self.sim.config.app_id,
-            "TIKTOK_ADS_APP_SECRET": self.sim.config.app_secret,
-            "TAP_TIKTOK_ADS_START_DATE": START_DATE.isoformat(),
-            "TAP_TIKTOK_ADS_END_DATE": END_DATE.isoformat(),
-            "TAP_TIKTOK_ADS_LOOKBACK_DAYS": str(LOOKBACK_DAYS),
-        }
+        return (
+            base
+            | self.pg_env
+            | {
+                "ENCRYPTION_KEY": KEY,
+                "MELTANO_DATABASE_URI": f"sqlite:///{self.system_db}",
+                "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
+                "TIKTOK_ADS_APP_ID": self.sim.config.app_id,
+                "TIKTOK_ADS_APP_SECRET": self.sim.config.app_secret,
+                "TAP_TIKTOK_ADS_START_DATE": START_DATE.isoformat(),
+                "TAP_TIKTOK_ADS_END_DATE": END_DATE.isoformat(),
+                "TAP_TIKTOK_ADS_LOOKBACK_DAYS": str(LOOKBACK_DAYS),
+            }
+        )
 
     def command(self, *args: str) -> list[str]:
         return [SYNC, *args, "--json", "--log-dir", str(self.log_dir)]
@@ -168,9 +172,7 @@ class Platform:
         with self.connect() as conn:
             counts = {}
             for table in RAW_KEYS:
-                exists = conn.execute(
-                    "SELECT to_regclass(%s)", (f"tiktok_ads.{table}",)
-                ).fetchone()
+                exists = conn.execute("SELECT to_regclass(%s)", (f"tiktok_ads.{table}",)).fetchone()
                 if not exists or exists[0] is None:
                     counts[table] = 0
                     continue

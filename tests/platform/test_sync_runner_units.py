@@ -252,11 +252,13 @@ def test_undecryptable_details_fail_that_source_with_a_clear_message(
     )
     outcome = sync_runner.sync_data_source(settings, data_source_id, require_due=False)
     assert outcome.status == "failed"
-    status, message, next_run = db_connection.execute(
+    row = db_connection.execute(
         "SELECT sync_status, sync_error_message, next_scheduled_sync FROM dra_data_sources"
         " WHERE id = %s",
         (data_source_id,),
     ).fetchone()
+    assert row is not None
+    status, message, next_run = row
     assert status == "failed"
     assert "ENCRYPTION_KEY" in message
     assert next_run is not None  # retried at the next slot, not every minute
