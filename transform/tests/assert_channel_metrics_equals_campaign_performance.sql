@@ -9,7 +9,8 @@ with ranges as (
     from {{ ref('campaign_performance') }}
     group by data_source_id
 
-    union all
+    -- union, not union all: with exactly 10 days of data both ranges are the same row
+    union
 
     select data_source_id, min(stat_date), min(stat_date) + 9
     from {{ ref('campaign_performance') }}
