@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import signal
 from collections.abc import Generator, Iterator
 
 import pytest
@@ -23,3 +24,13 @@ def no_backoff_wait(monkeypatch: pytest.MonkeyPatch) -> None:
 def api() -> Iterator[FakeTikTok]:
     with fake_api() as fake:
         yield fake
+
+
+@pytest.fixture(autouse=True)
+def restore_signal_handlers() -> Iterator[None]:
+    """The SDK installs SIGINT/SIGTERM handlers when a tap is built in-process; undo that so
+    pytest itself can still be interrupted."""
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    yield
+    for sig, handler in saved.items():
+        signal.signal(sig, handler)
