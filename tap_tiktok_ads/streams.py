@@ -52,9 +52,13 @@ class EntityStream(AdvertiserPartitionedStream):
     """Campaigns and ad groups, paged; deleted objects included on request."""
 
     id_field: ClassVar[str]
-    entity_fields: ClassVar[list[str]]
     _NUMERIC_FIELDS = ("budget",)
     _TIME_FIELDS = ("create_time", "modify_time")
+
+    @cached_property
+    def entity_fields(self) -> list[str]:
+        """The fields to request: the schema's, less the partition's advertiser_id."""
+        return [name for name in self.schema["properties"] if name != "advertiser_id"]
 
     def get_url_params(
         self, context: Context | None, next_page_token: int | None
@@ -97,17 +101,6 @@ class CampaignsStream(EntityStream):
     replication_key = None
     schema = schemas.CAMPAIGNS
     id_field = "campaign_id"
-    entity_fields: ClassVar[list[str]] = [
-        "campaign_id",
-        "campaign_name",
-        "objective_type",
-        "operation_status",
-        "secondary_status",
-        "budget",
-        "budget_mode",
-        "create_time",
-        "modify_time",
-    ]
 
 
 class AdGroupsStream(EntityStream):
@@ -117,17 +110,6 @@ class AdGroupsStream(EntityStream):
     replication_key = None
     schema = schemas.AD_GROUPS
     id_field = "adgroup_id"
-    entity_fields: ClassVar[list[str]] = [
-        "adgroup_id",
-        "campaign_id",
-        "adgroup_name",
-        "operation_status",
-        "secondary_status",
-        "budget",
-        "budget_mode",
-        "create_time",
-        "modify_time",
-    ]
 
 
 @dataclass(frozen=True)
