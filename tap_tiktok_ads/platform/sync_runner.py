@@ -68,6 +68,7 @@ DEFAULT_TIMEOUT_S = 3600
 DEFAULT_START_DAYS = 90
 DEFAULT_KEEP_LOGS = 20
 MAX_ERROR_MESSAGE = 1000
+SYSTEM_DB_RETRIES = 2
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -509,6 +510,39 @@ def _meltano_error_tail(log_path: Path) -> str | None:
     return None
 
 
+def _run_with_retries(
+    settings: RunnerSettings,
+    command: Sequence[str],
+    env: Mapping[str, str],
+    *,
+    log_path: Path,
+    secrets: set[str],
+    on_tick: Callable[[], None],
+) -> MeltanoResult:
+    """``run_meltano``, again when Meltano stopped at start-up on its system database:
+    parallel first runs race on its migrations; nothing was extracted yet (and loads are
+    upserts anyway), so running again is safe."""
+    for attempt in range(SYSTEM_DB_RETRIES):
+        result = run_meltano(
+            settings, command, env, log_path=log_path, secrets=secrets, on_tick=on_tick
+        )
+        if result.returncode == 0 or result.timed_out or not _system_db_race(log_path):
+            return result
+        LOGGER.warning("Meltano system database busy (%s), retrying", log_path.name)
+        time.sleep(2 + 3 * attempt)
+        log_path = log_path.with_name(f"{log_path.stem}-retry{attempt + 1}.log")
+    return run_meltano(settings, command, env, log_path=log_path, secrets=secrets, on_tick=on_tick)
+
+
+def _system_db_race(log_path: Path) -> bool:
+    """Meltano stopped at start-up on its system database (a concurrent migration)."""
+    try:
+        text = log_path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    return "Cannot upgrade the system database" in text or "database is locked" in text
+
+
 def _prune_logs(log_dir: Path, data_source_id: int, keep: int) -> None:
     if keep <= 0:
         return
@@ -724,7 +758,7 @@ def _run_claimed(
         stamp = started_wall.strftime("%Y%m%dT%H%M%S")
         log_path = settings.log_dir / f"data-source-{data_source_id}-{stamp}.log"
         tick = write_back.check
-        result = run_meltano(
+        result = _run_with_retries(
             settings,
             meltano_command(settings, data_source_id, full_refresh),
             env,

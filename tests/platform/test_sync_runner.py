@@ -332,9 +332,10 @@ def test_two_due_invocations_never_sync_the_same_source_twice(platform: Platform
             assert outcome["status"] in {"completed", "skipped"}, outcome
             completed[data_source_id] += outcome["status"] == "completed"
     assert completed == dict.fromkeys(ids, 1), outputs
-    # One meltano run (one log) per data source in all.
+    # One meltano run (one log; a start-up retry on Meltano's own database aside) each.
     for data_source_id in ids:
-        assert len(list(platform.log_dir.glob(f"data-source-{data_source_id}-*.log"))) == 1
+        logs = platform.log_dir.glob(f"data-source-{data_source_id}-*.log")
+        assert len([log for log in logs if "-retry" not in log.name]) == 1
         assert platform.row(data_source_id)["sync_status"] == "completed"
 
 
