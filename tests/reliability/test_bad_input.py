@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -32,10 +33,9 @@ BAD_SETTINGS: list[tuple[str, dict[str, Any], str]] = [
     ("page_size 0", {"page_size": "0"}, "page_size"),
     ("page_size 5000", {"page_size": "5000"}, "page_size"),
     ("negative lookback", {"lookback_days": "-1"}, "lookback_days"),
-    ("non-numeric rate", {"max_requests_per_second": "fast"}, "max_requests_per_second"),
     ("wrong api_url scheme", {"api_url": "ftp://business-api.tiktok.com/open_api"}, "api_url"),
     ("request_timeout 0", {"request_timeout": "0"}, "request_timeout"),
-    ("token_expires_at not a time", {"token_expires_at": "tomorrow"}, "token_expires_at"),
+    ("token_expires_at not a time", {"token_expires_at": "soonish"}, "token_expires_at"),
     ("refresh_token without app", {"refresh_token": "r", "app_secret": None}, "refresh_token"),
     (
         "unreadable token store",
@@ -68,7 +68,10 @@ def test_bad_settings_fail_in_one_line_and_change_nothing(
         ids = json.loads(settings.pop("advertiser_ids", "null")) or (
             pipeline.simulator.dataset.advertiser_ids
         )
-        process = pipeline.start(
+        # Its own Meltano system database: Meltano refuses a second concurrent run of one
+        # state id ("Another ... pipeline is already running"), which is not what this tests.
+        case_pipeline = replace(pipeline, system_db=tmp_path / f"case-{len(running)}.db")
+        process = case_pipeline.start(
             "run",
             f"--state-id-suffix=data-source-{ds}",
             *PIPELINE,
@@ -95,6 +98,20 @@ def test_bad_settings_fail_in_one_line_and_change_nothing(
     assert pipeline.raw_dump(ds) == raw
     assert pipeline.mart_dump(ds) == marts
     assert stored_state(pipeline.system_db, ds) == state_before
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="Meltano 4.4.1 itself crashes casting a non-numeric value of a `kind: decimal` "
+    "(or integer) setting: a rich traceback ending in decimal.InvalidOperation, without the "
+    "setting's name, before the tap can validate it. Upstream: SettingDefinition.cast_value.",
+)
+def test_non_numeric_value_of_a_numeric_setting_fails_in_one_line(reference: Reference) -> None:
+    pipeline, ds = reference.pipeline, reference.data_source_id
+    result = pipeline.run(*PIPELINE, data_source_id=ds, check=False, max_requests_per_second="fast")
+    assert result.returncode != 0
+    assert "Traceback" not in result.output
+    assert any("max_requests_per_second" in line for line in result.output.splitlines())
 
 
 # Bad API data, applied by a proxy to campaign report pages.
@@ -202,7 +219,9 @@ def test_number_beyond_the_mart_column_is_rejected_loudly_and_changes_no_mart(
     pipeline.api_url = proxy_url
     result = pipeline.run(*PIPELINE, data_source_id=proxied, check=False)
     assert result.returncode != 0
-    assert "numeric field overflow" in result.output
+    # The transform refuses the whole batch, naming the column, its type and a key.
+    assert "spend does not fit NUMERIC(12,2)" in result.output, result.tail(60)
+    assert "nothing was written" in result.output
     assert pipeline.mart_dump(good) == good_marts
     assert pipeline.mart_dump(proxied) == {m: [] for m in reference.marts}
     assert bookmarks(stored_state(pipeline.system_db, proxied))
