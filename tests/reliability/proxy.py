@@ -10,6 +10,7 @@ from __future__ import annotations
 import http.client
 import json
 import threading
+import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -23,6 +24,9 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
 
     def _forward(self) -> None:
+        if self.server.down.is_set():  # the "process" died: drop the connection, no answer
+            self.close_connection = True
+            return
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else None
         headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
@@ -54,27 +58,58 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    allow_reuse_address = True
     upstream_host: str
     mutate: Mutation
+    down: threading.Event
+
+
+def _unchanged(envelope: dict[str, Any]) -> dict[str, Any]:
+    return envelope
 
 
 class MutatingProxy:
-    """``with MutatingProxy(sim.base_url, mutate) as proxy: proxy.api_url``."""
+    """``with MutatingProxy(sim.base_url, mutate) as proxy: proxy.api_url``.
 
-    def __init__(self, upstream_base_url: str, mutate: Mutation) -> None:
-        self._server = _Server(("127.0.0.1", 0), _Handler)
-        self._server.upstream_host = urlsplit(upstream_base_url).netloc
-        self._server.mutate = mutate
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+    ``restart(new_upstream, downtime)`` plays an API server restart: every open connection
+    is dropped, new ones are refused for ``downtime`` seconds, then the same address answers
+    again, from ``new_upstream`` (a fresh simulator process).
+    """
+
+    def __init__(self, upstream_base_url: str, mutate: Mutation = _unchanged) -> None:
+        self._upstream = urlsplit(upstream_base_url).netloc
+        self._mutate = mutate
+        self._server = self._serve(0)
+
+    def _serve(self, port: int) -> _Server:
+        server = _Server(("127.0.0.1", port), _Handler)
+        server.upstream_host = self._upstream
+        server.mutate = self._mutate
+        server.down = threading.Event()
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        return server
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
 
     @property
     def api_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/open_api/v1.3"
+        return f"http://127.0.0.1:{self.port}/open_api/v1.3"
+
+    def restart(self, new_upstream_base_url: str, downtime: float) -> None:
+        port = self.port
+        self._server.down.set()
+        self._server.shutdown()
+        self._server.server_close()
+        time.sleep(downtime)
+        self._upstream = urlsplit(new_upstream_base_url).netloc
+        self._server = self._serve(port)
 
     def __enter__(self) -> MutatingProxy:
-        self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._server.down.set()
         self._server.shutdown()
         self._server.server_close()
