@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -44,16 +45,24 @@ def test_three_identical_runs_give_identical_tables(reference: Reference) -> Non
         assert set(pipeline.duplicates(ds).values()) == {0}
 
 
+@pytest.mark.parametrize("system_db", ["shared", "separate"])
 def test_overlapping_runs_for_one_data_source_never_interleave_into_duplicates(
-    sim_pipeline: Pipeline, reference: Reference
+    sim_pipeline: Pipeline, reference: Reference, system_db: str
 ) -> None:
-    """Two `meltano run` of the same data source at once, on empty tables (the worst case)."""
+    """Two `meltano run` of the same data source at once, on empty tables (the worst case).
+
+    With one Meltano system database Meltano refuses the second run; with two (say, two
+    machines) both run, and the keys the target and dbt upsert by keep them from doubling.
+    """
     sim_pipeline.simulator.faults.latency(30)  # long enough for the two runs to overlap
     ds = sim_pipeline.new_source()
     ids = sim_pipeline.simulator.dataset.advertiser_ids
     args = ("run", f"--state-id-suffix=data-source-{ds}", *PIPELINE)
+    other = sim_pipeline
+    if system_db == "separate":
+        other = replace(sim_pipeline, system_db=sim_pipeline.system_db.with_name("other.db"))
     first = sim_pipeline.start(*args, data_source_id=ds, advertiser_ids=ids)
-    second = sim_pipeline.start(*args, data_source_id=ds, advertiser_ids=ids)
+    second = other.start(*args, data_source_id=ds, advertiser_ids=ids)
     results = [sim_pipeline.finish(p, args) for p in (first, second)]
     sim_pipeline.simulator.faults.latency(0)
 
