@@ -58,6 +58,7 @@ RAW_KEYS = {
 }
 _PROJECTS = itertools.count(1001)
 _RUNS = itertools.count(1)
+_SYS_DIRS: dict[int, Path] = {}
 _ISOLATED_PREFIXES = ("TAP_TIKTOK_ADS_", "TARGET_POSTGRES_", "MELTANO_", "DBT_", "TIKTOK_ADS_")
 
 
@@ -189,7 +190,8 @@ class Pipeline:
         each other, and with anyone else's run in this checkout). Plugin venvs are shared.
         """
         root = self.system_db.parent / f"sys-{next(_RUNS)}"
-        root.mkdir(parents=True)
+        root.mkdir(parents=True, mode=0o700)  # as the sync runner: run files hold secrets
+        self._last_sys_dir = root
         for kind in ("extractors", "loaders", "utilities"):
             source = REPO_ROOT / ".meltano" / kind
             if source.is_dir():
@@ -199,7 +201,7 @@ class Pipeline:
     def start(
         self, *args: str, data_source_id: int, advertiser_ids: list[str], **settings: Any
     ) -> subprocess.Popen[str]:
-        return subprocess.Popen(
+        process = subprocess.Popen(
             [MELTANO, *args],
             cwd=REPO_ROOT,
             env=self.env(data_source_id, advertiser_ids, **settings) | self.private_sys_dir(),
@@ -208,6 +210,8 @@ class Pipeline:
             text=True,
             start_new_session=True,
         )
+        _SYS_DIRS[process.pid] = self._last_sys_dir
+        return process
 
     def finish(self, process: subprocess.Popen[str], args: tuple[str, ...]) -> Result:
         try:
@@ -219,6 +223,13 @@ class Pipeline:
         self.transcripts.append(result)
         found = leaked(result.output, self.extra_secrets)
         assert not found, f"secret(s) in the output of meltano {' '.join(args)}: {found}"
+        # Meltano writes each plugin's config, secrets included, under run/ during the run;
+        # none may be left behind, whatever happened to the run.
+        sys_dir = _SYS_DIRS.pop(process.pid, None)
+        for file in (sys_dir / "run").rglob("*") if sys_dir else []:
+            if file.is_file():
+                found = leaked(file.read_text(errors="replace"), self.extra_secrets)
+                assert not found, f"{file.name} left behind with secret(s) {found}"
         return result
 
     def meltano(

@@ -94,12 +94,19 @@ def test_state_and_meltano_files_hold_no_secret(reference: Reference) -> None:
     state = pipeline.state(ds)
     assert state
     assert not leaked(json.dumps(state))
-    # What Meltano leaves behind in the project: run directories, logs.
-    for folder in (REPO_ROOT / ".meltano" / "run", REPO_ROOT / ".meltano" / "logs"):
+    # What Meltano and dbt leave behind: run files (config, catalog, state), logs, dbt's
+    # target folder, in every system directory this session's runs used.
+    folders = [REPO_ROOT / ".meltano" / "logs", REPO_ROOT / "transform" / "logs"]
+    for sys_dir in pipeline.system_db.parent.glob("sys-*"):
+        folders += [sys_dir / "run", sys_dir / "logs", sys_dir / "dbt-target"]
+    scanned = 0
+    for folder in folders:
         for file in folder.rglob("*") if folder.is_dir() else []:
             if file.is_file():
                 found = leaked(file.read_text(errors="replace"))
                 assert not found, f"{file} holds {found}"
+                scanned += 1
+    assert scanned
 
 
 @pytest.mark.e2e
