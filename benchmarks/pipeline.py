@@ -46,11 +46,11 @@ def postgres_server(local_dir: Path) -> Iterator[tuple[dict[str, str], str]]:
         env.setdefault("PGPASSWORD", "bench")
         yield env, f"your server {env['PGHOST']}:{env.get('PGPORT', '5432')} (PG* variables)"
         return
-    server = LocalPostgres(data_dir=local_dir / "pg-bench")
-    server.stop()  # left running by an interrupted benchmark
+    server = LocalPostgres(data_dir=local_dir / "pg")
+    server.stop()  # left running by an interrupted benchmark with the same --out
     server.start()
     try:
-        yield server.libpq_env(), f"private PostgreSQL in {local_dir / 'pg-bench'}"
+        yield server.libpq_env(), f"private PostgreSQL in {local_dir / 'pg'}"
     finally:
         server.stop()
 
@@ -125,7 +125,10 @@ def missing_plugins() -> list[str]:
 
 
 def meltano_env(
-    pg_env: Mapping[str, str], tap_settings: Mapping[str, Any], work_dir: Path
+    pg_env: Mapping[str, str],
+    tap_settings: Mapping[str, Any],
+    work_dir: Path,
+    pg_options: str = "",
 ) -> dict[str, str]:
     """Isolated from the shell's TAP_/TARGET_/MELTANO_/DBT_ variables; own state and dbt dirs."""
     base = {k: v for k, v in os.environ.items() if not k.startswith(_ISOLATED_PREFIXES)}
@@ -144,6 +147,7 @@ def meltano_env(
             "DBT_LOG_PATH": str(work_dir / "dbt-logs"),
             "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
         }
+        | ({"PGOPTIONS": pg_options} if pg_options else {})
     )
 
 
@@ -202,3 +206,22 @@ def row_counts(pg_env: Mapping[str, str], schema: str) -> dict[str, int]:
             ).fetchone()
             counts[table] = int(row[0]) if row else 0
     return counts
+
+
+_NODE = re.compile(r'"node_id": "([^"]+)"')
+
+
+def active_dbt_nodes(pg_env: Mapping[str, str]) -> list[str]:
+    """dbt nodes with a statement running now, and for how long (from pg_stat_activity)."""
+    with psycopg.connect(dsn(pg_env), autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT extract(epoch FROM now() - query_start), query FROM pg_stat_activity"
+            " WHERE datname = current_database() AND state = 'active'"
+            " AND pid <> pg_backend_pid()"
+        ).fetchall()
+    result = []
+    for seconds, query in rows:
+        match = _NODE.search(query or "")
+        if match:
+            result.append(f"{match.group(1)} ({float(seconds):.0f} s in one statement)")
+    return result

@@ -71,6 +71,8 @@ class RunResult:
     cpu: float  # direct child only, exact (wait4)
     peak_rss: int  # direct child only, exact (wait4)
     processes: dict[int, ProcStats] = field(default_factory=dict)
+    started_at: float = 0.0  # time.time() at start
+    timed_out: bool = False
 
     def by_kind(self) -> dict[str, Summary]:
         result: dict[str, Summary] = {}
@@ -128,11 +130,16 @@ def run(
     stdout: int | IO[bytes] | None = None,
     stderr: int | IO[bytes] | None = None,
     consume: Callable[[IO[bytes]], None] | None = None,
+    timeout: float | None = None,
+    on_timeout: Callable[[], None] | None = None,
 ) -> RunResult:
     """Run ``command`` to completion, watching its process tree.
 
     With ``consume``, stdout is a pipe handed to ``consume`` (which must read it to EOF).
+    With ``timeout`` (not with ``consume``), the whole tree is killed after that many seconds
+    (``on_timeout`` runs first, e.g. to note what was still running).
     """
+    started_at = time.time()
     started = time.perf_counter()
     process = subprocess.Popen(
         list(command),
@@ -148,7 +155,22 @@ def run(
             assert process.stdout is not None
             consume(process.stdout)
             process.stdout.close()
-        _, status, usage = os.wait4(process.pid, 0)
+        timed_out = False
+        if timeout is not None and consume is None:
+            while True:
+                pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+                if pid:
+                    break
+                if time.perf_counter() - started > timeout:
+                    timed_out = True
+                    if on_timeout is not None:
+                        on_timeout()
+                    kill_tree(process.pid)
+                    _, status, usage = os.wait4(process.pid, 0)
+                    break
+                time.sleep(0.2)
+        else:
+            _, status, usage = os.wait4(process.pid, 0)
     except BaseException:
         process.kill()
         process.wait()
@@ -168,4 +190,20 @@ def run(
         cpu=usage.ru_utime + usage.ru_stime,
         peak_rss=usage.ru_maxrss * 1024,
         processes=watcher.processes,
+        started_at=started_at,
+        timed_out=timed_out,
     )
+
+
+def kill_tree(pid: int) -> None:
+    """Kill a process and everything it started (children first)."""
+    try:
+        root = psutil.Process(pid)
+        tree = [*root.children(recursive=True), root]
+    except psutil.Error:
+        return
+    for proc in tree:
+        try:
+            proc.kill()
+        except psutil.Error:
+            continue

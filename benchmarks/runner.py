@@ -125,6 +125,9 @@ class Benchmark:
         self.out_dir = out_dir
         self.rows: list[Row] = []
         self.notes: set[str] = set()
+        self.e2e_timeout = 900.0
+        self.e2e_killed = False
+        self.pg_options = ""
         self.results: dict[str, Any] = {"size": asdict(size), "phases": {}}
         self.started = time.perf_counter()
 
@@ -134,6 +137,8 @@ class Benchmark:
         self, section: str, metric: str, value: str, target: str = "", verdict: str = ""
     ) -> None:
         self.rows.append(Row(section, metric, value, target, verdict))
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        (self.out_dir / "partial-table.txt").write_text(self.table() + "\n", encoding="utf-8")
 
     def log(self, message: str) -> None:
         say(f"[{time.perf_counter() - self.started:6.1f} s] {message}")
@@ -159,6 +164,7 @@ class Benchmark:
         sim: SimulatorProcess,
         config: dict[str, Any],
         state: dict[str, Any] | None = None,
+        latency_ms: int = 0,
     ) -> TapRun:
         work = self.out_dir / name
         work.mkdir(parents=True, exist_ok=True)
@@ -169,7 +175,9 @@ class Benchmark:
             state_path = work / "state.json"
             state_path.write_text(json.dumps(state), encoding="utf-8")
             command += ["--state", str(state_path)]
-        sim.reset()
+        sim.reset()  # also clears faults, so the latency is set after it
+        if latency_ms:
+            sim.set_latency(latency_ms)
         cpu_before = sim.cpu_seconds()
         counter = OutputCounter()
         with (work / "tap.log").open("wb") as log:
@@ -222,7 +230,7 @@ class Benchmark:
         if missing and not {"e2e", "incremental"} <= self.skip:
             msg = f"Meltano plugins are not installed ({', '.join(missing)}): run `make install`."
             raise RuntimeError(msg)
-        with pipeline.postgres_server(REPO_ROOT / ".local") as (server_env, where):
+        with pipeline.postgres_server(self.out_dir) as (server_env, where):
             self.log(f"PostgreSQL: {where}")
             self.results["postgres"] = where
             backfill_state = self.backfill_phases(server_env)
@@ -244,12 +252,13 @@ class Benchmark:
             self.results["advertiser_ids"] = ids
             self.log(f"simulator {size.describe()} at {sim.base_url}, data ends {END_DATE}")
             if "ratelimit" not in self.skip:
-                sim.set_latency(LATENCY_MS)
                 self.log(f"ratelimit: tap backfill, latency {LATENCY_MS} ms, {RATE_LIMIT:g} req/s")
                 tap = self.run_tap(
-                    "ratelimit", sim, self.tap_config(sim, ids, END_DATE, RATE_LIMIT)
+                    "ratelimit",
+                    sim,
+                    self.tap_config(sim, ids, END_DATE, RATE_LIMIT),
+                    latency_ms=LATENCY_MS,
                 )
-                sim.set_latency(0)
                 state, pages = tap.state, tap.pages
                 self.record_ratelimit(tap, minimum)
             if "throughput" not in self.skip:
@@ -378,6 +387,17 @@ class Benchmark:
         )
         self.add(section, "records/s (wall)", f"{records / result.wall:,.0f}")
         self.add(section, "records per floor-CPU-s", f"{records / result.cpu:,.0f}")
+        tput = self.results["phases"].get("throughput")
+        if tput:
+            tap_wall, tap_cpu = tput["records"] / tput["wall"], tput["records"] / tput["tap_cpu"]
+            self.add(
+                section,
+                "tap / floor, records/s (wall)",
+                f"{tap_wall / (records / result.wall):.2f}",
+            )
+            self.add(
+                section, "tap / floor, records per CPU-s", f"{tap_cpu / (records / result.cpu):.2f}"
+            )
         self.results["phases"]["floor"] = {
             "wall": result.wall,
             "records": records,
@@ -393,8 +413,10 @@ class Benchmark:
         pg_env: dict[str, str],
         settings: dict[str, Any],
         work: Path,
-    ) -> tuple[procs.RunResult, dict[str, int], float]:
-        env = pipeline.meltano_env(pg_env, settings, work)
+    ) -> tuple[procs.RunResult, dict[str, int], float, list[str]]:
+        env = pipeline.meltano_env(pg_env, settings, work, self.pg_options)
+        if self.pg_options:
+            self.notes.add(f"meltano runs with PGOPTIONS={self.pg_options!r} (--pg-options)")
         project, notes = pipeline.project_copy(work)
         for note in notes:
             self.notes.add(f"meltano project copy: {note}")
@@ -402,14 +424,27 @@ class Benchmark:
         sim.reset()
         cpu_before = sim.cpu_seconds()
         log_path = work / f"meltano-{name}.log"
+        stuck: list[str] = []
+
+        def note_stuck() -> None:
+            stuck.extend(pipeline.active_dbt_nodes(pg_env))
+
         with log_path.open("wb") as log:
-            result = procs.run(command, env=env, cwd=project, stdout=log, stderr=subprocess.STDOUT)
+            result = procs.run(
+                command,
+                env=env,
+                cwd=project,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                timeout=self.e2e_timeout,
+                on_timeout=note_stuck,
+            )
         sim_cpu = sim.cpu_seconds() - cpu_before
         text = log_path.read_text(encoding="utf-8", errors="replace")
-        if result.returncode != 0:
+        if result.returncode != 0 and not result.timed_out:
             tail = "\n".join(text.splitlines()[-25:])
             raise RuntimeError(f"meltano run failed ({result.returncode}); {log_path}:\n{tail}")
-        return result, pipeline.records_from_log(text), sim_cpu
+        return result, pipeline.records_from_log(text), sim_cpu, stuck
 
     def e2e_settings(
         self, sim: SimulatorProcess, ids: list[str], end: date, source: int
@@ -435,7 +470,7 @@ class Benchmark:
         (work / "meltano.db").unlink(missing_ok=True)
         source = pipeline.register(pg_env, ids, sim.api_url)
         self.results["e2e_env"] = {"pg": pg_env, "data_source_id": source}
-        result, records, sim_cpu = self.meltano(
+        result, records, sim_cpu, stuck = self.meltano(
             "backfill", sim, pg_env, self.e2e_settings(sim, ids, END_DATE, source), work
         )
         total = sum(records.values())
@@ -457,10 +492,28 @@ class Benchmark:
             f">= {TARGETS['e2e_rps']:,}",
             _ok(rps >= TARGETS["e2e_rps"]),
         )
+        floor = self.results["phases"].get("floor")
+        if floor:
+            floor_rps = floor["records"] / floor["wall"]
+            self.add(section, "e2e / floor, records/s (wall)", f"{rps / floor_rps:.2f}")
+        if "target" in kinds:
+            el_seconds = kinds["target"].ended - result.started_at
+            self.add(section, "EL only: s to target exit", f"{el_seconds:.1f}")
+            self.add(section, "EL only: records/s (tap -> target)", f"{total / el_seconds:,.0f}")
+        if result.timed_out:
+            self.add(
+                section,
+                "meltano run",
+                f"killed after {self.e2e_timeout:.0f} s",
+                "finishes",
+                "MISS",
+            )
+            self.notes.add("backfill dbt build still running when killed: " + "; ".join(stuck))
+            self.e2e_killed = True
         for kind in ("tap", "target", "dbt", "meltano"):
             if kind in kinds:
-                s = kinds[kind]
-                self.add(section, f"{kind}: s alive / CPU s", f"{s.seconds:.1f} / {s.cpu:.1f}")
+                k = kinds[kind]
+                self.add(section, f"{kind}: s alive / CPU s", f"{k.seconds:.1f} / {k.cpu:.1f}")
         self.add(section, "simulator CPU s", f"{sim_cpu:.1f}")
         raw = pipeline.row_counts(pg_env, "tiktok_ads")
         marts = pipeline.row_counts(pg_env, "dra_tiktok_ads")
@@ -496,6 +549,12 @@ class Benchmark:
         with SimulatorProcess(size, days=size.days + 1, end_date=next_day, log_path=log) as sim:
             ids = sim.advertiser_ids()
             self.log(f"incremental: next day ({next_day}), data one day longer, same first day")
+            if state is None:
+                state = backfill_state(ids)
+                self.notes.add(
+                    "daily tap run: no backfill tap phase ran, so it starts from the state a "
+                    f"completed backfill leaves (bookmark {END_DATE} per advertiser and stream)"
+                )
             if state is not None:
                 tap = self.run_tap(
                     "daily", sim, self.tap_config(sim, ids, next_day, UNTHROTTLED), state
@@ -514,10 +573,25 @@ class Benchmark:
             e2e = self.results.get("e2e_env")
             if not e2e:
                 return
+            if self.e2e_killed:
+                self.notes.add(
+                    "daily meltano run skipped: the backfill's dbt build never finished, so its "
+                    "watermarks did not advance and a daily build would redo the full batch"
+                )
+                return
             work = self.out_dir / "e2e"
             pg_env = e2e["pg"]
             settings = self.e2e_settings(sim, ids, next_day, e2e["data_source_id"])
-            result, records, _ = self.meltano("daily", sim, pg_env, settings, work)
+            result, records, _, stuck = self.meltano("daily", sim, pg_env, settings, work)
+            if stuck or result.timed_out:
+                self.add(
+                    "dbt: full build vs daily incremental",
+                    "daily meltano run",
+                    f"killed after {self.e2e_timeout:.0f} s",
+                    "",
+                    "MISS",
+                )
+                self.notes.add("daily run still running: " + "; ".join(stuck or ["?"]))
             kinds = result.by_kind()
             dbt = pipeline.dbt_results(work)
             full = self.results["phases"]["e2e"]
@@ -557,6 +631,7 @@ class Benchmark:
             small, {"ratelimit", "floor", "incremental", "memory"}, self.out_dir / "memory-small"
         )
         inner.started = self.started
+        inner.pg_options, inner.e2e_timeout = self.pg_options, self.e2e_timeout
         inner.backfill_phases(server_env)
         self.results["small_baseline"] = inner.results["phases"]
 
@@ -629,6 +704,25 @@ def extraction_seconds(log_path: Path) -> float | None:
     return (t1 - t0).total_seconds()
 
 
+def backfill_state(advertiser_ids: list[str]) -> dict[str, Any]:
+    """The state a completed backfill through END_DATE leaves (report streams' bookmarks)."""
+    return {
+        "bookmarks": {
+            stream: {
+                "partitions": [
+                    {
+                        "context": {"advertiser_id": advertiser_id},
+                        "replication_key": "stat_date",
+                        "replication_key_value": END_DATE.isoformat(),
+                    }
+                    for advertiser_id in advertiser_ids
+                ]
+            }
+            for stream in ("campaign_performance", "ad_group_performance")
+        }
+    }
+
+
 def _model_rows(results: list[dict[str, Any]], name: str) -> str:
     for r in results:
         if r["node"].startswith("model.") and r["node"].endswith(f".{name}"):
@@ -675,9 +769,22 @@ def main(argv: list[str] | None = None) -> int:
         default=REPO_ROOT / ".local" / "bench",
         help="work folder for logs and results.json (default .local/bench)",
     )
+    parser.add_argument(
+        "--e2e-timeout",
+        type=float,
+        default=900.0,
+        help="seconds after which a meltano run is killed and reported (default 900)",
+    )
+    parser.add_argument(
+        "--pg-options",
+        default="",
+        help="PGOPTIONS for the meltano runs, e.g. '-c enable_mergejoin=off' to try a fix",
+    )
     args = parser.parse_args(argv)
     size = SIZES[args.size]
     bench = Benchmark(size, set(args.skip), args.out / size.name)
+    bench.e2e_timeout = args.e2e_timeout
+    bench.pg_options = args.pg_options
     now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     header = [
         f"tap-tiktok-ads benchmark, size {size.name}: {size.describe()} "
