@@ -812,7 +812,7 @@ def main(argv: list[str] | None = None) -> int:
         json.dumps(bench.results, indent=1, default=str), encoding="utf-8"
     )
     (bench.out_dir / "table.txt").write_text(
-        "\n".join(header) + table + footer + "\n", encoding="utf-8"
+        "\n".join(header) + "\n" + table + footer + "\n", encoding="utf-8"
     )
     say(f"results: {bench.out_dir / 'results.json'}")
     return 1 if any(r.verdict == "MISS" for r in bench.rows) else 0
