@@ -48,6 +48,8 @@ FATAL_CODES = {
 }
 
 TOKEN_REJECTED = 40105
+#: Tries per request before a retriable failure becomes the run's failure (about 2 minutes).
+MAX_TRIES = 8
 
 _ENVELOPE_ATTR = "_tiktok_envelope"
 
@@ -139,7 +141,7 @@ class TikTokStream(RESTStream[int]):
         path = self._path_of(response)
         status = response.status_code
         if status == HTTPStatus.TOO_MANY_REQUESTS or status >= HTTPStatus.INTERNAL_SERVER_ERROR:
-            msg = f"HTTP {status} from {path}; retrying"
+            msg = f"HTTP {status} from {path}"
             raise RetriableAPIError(msg, response)
         if status >= HTTPStatus.BAD_REQUEST:
             msg = f"HTTP {status} {response.reason} from {path}: check the token and advertiser_ids"
@@ -149,7 +151,7 @@ class TikTokStream(RESTStream[int]):
             if not isinstance(envelope, dict):
                 raise TypeError(type(envelope).__name__)
         except (ValueError, TypeError):
-            msg = f"malformed response body from {path} (HTTP {status}); retrying"
+            msg = f"malformed response body from {path} (HTTP {status})"
             raise RetriableAPIError(msg, response) from None
         setattr(response, _ENVELOPE_ATTR, envelope)
         code = envelope.get("code")
@@ -162,9 +164,9 @@ class TikTokStream(RESTStream[int]):
         if code == TOKEN_REJECTED and self._tap.token_manager.renew_after_rejection(
             response.request.headers.get("Access-Token", "")
         ):
-            raise RetriableAPIError(f"{detail}; refreshed the token, retrying", response)
+            raise RetriableAPIError(f"{detail}; the token was refreshed", response)
         if isinstance(code, int) and code in RETRIABLE_CODES:
-            raise RetriableAPIError(f"{detail}; {RETRIABLE_CODES[code]}, retrying", response)
+            raise RetriableAPIError(f"{detail}; {RETRIABLE_CODES[code]}", response)
         hint = (
             FATAL_CODES.get(code, "unexpected error code; not retried")
             if isinstance(code, int)
@@ -192,7 +194,7 @@ class TikTokStream(RESTStream[int]):
         return value / 2 + random.uniform(0, value / 2)
 
     def backoff_max_tries(self) -> int:
-        return 8
+        return MAX_TRIES
 
     def backoff_handler(self, details: Details) -> None:
         exc = details.get("exception")

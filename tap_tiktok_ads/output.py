@@ -10,6 +10,7 @@ records it covers.
 from __future__ import annotations
 
 import sys
+import weakref
 from typing import Any
 
 import orjson
@@ -17,6 +18,13 @@ from singer_sdk.singerlib.encoding.simple import SimpleSingerWriter
 from singer_sdk.singerlib.messages import Message, RecordMessage
 
 CHUNK_BYTES = 64 * 1024
+_WRITERS: weakref.WeakSet[ChunkedOrjsonWriter] = weakref.WeakSet()
+
+
+def flush_all() -> None:
+    """Write out records still buffered, e.g. when a sync fails: they are valid rows."""
+    for writer in list(_WRITERS):
+        writer.flush()
 
 
 def _default(value: Any) -> Any:
@@ -27,6 +35,7 @@ class ChunkedOrjsonWriter(SimpleSingerWriter):
     def __init__(self) -> None:
         super().__init__()
         self._pending = bytearray()
+        _WRITERS.add(self)
 
     def serialize_message(self, message: Message) -> str:
         return orjson.dumps(message.to_dict(), default=_default).decode()
@@ -36,9 +45,12 @@ class ChunkedOrjsonWriter(SimpleSingerWriter):
         self._pending += b"\n"
         if isinstance(message, RecordMessage) and len(self._pending) < CHUNK_BYTES:
             return
-        self._flush_pending()
+        self.flush()
 
-    def _flush_pending(self) -> None:
+    def flush(self) -> None:
+        """Write out buffered records."""
+        if not self._pending:
+            return
         binary = getattr(sys.stdout, "buffer", None)
         if binary is None:  # a text-only stdout (e.g. redirected in tests)
             sys.stdout.write(self._pending.decode())

@@ -18,6 +18,7 @@ from tap_tiktok_ads.values import LOGGER, api_time_to_iso, report_day, to_intege
 #: TikTok rejects daily reports spanning more than this many days (code 40002).
 MAX_WINDOW_DAYS = 30
 REPORT_PATH = "/report/integrated/get/"
+FIRST_PAGE_LOOKAHEAD = 2
 
 
 class AdvertiserPartitionedStream(TikTokStream):
@@ -128,6 +129,46 @@ def date_windows(start: date, end: date, max_days: int = MAX_WINDOW_DAYS) -> lis
     return windows
 
 
+Page = dict[str, Any]
+TaggedPage = tuple[DateWindow, Page, bool]
+
+
+def _window_page_tasks(
+    windows: list[DateWindow],
+    first_pages: Iterator[Page],
+    fetch: Callable[[DateWindow, int], Page],
+) -> Iterator[Callable[[], TaggedPage]]:
+    """Every page of every window, in order, tagged with its window and whether it is the
+    window's last. A failed first page is raised in its turn, after earlier windows."""
+    for window in windows:
+        try:
+            first_page = next(first_pages)
+        except Exception as error:  # re-raised when its turn comes
+            yield partial(_raise, error)
+            return
+        last = max(total_pages(first_page), 1)
+        yield partial(_tagged, window, first_page, last == 1)
+        for number in range(2, last + 1):
+            yield partial(_fetch_tagged, window, fetch, number, number == last)
+
+
+def _raise(error: Exception) -> TaggedPage:
+    raise error
+
+
+def _tagged(window: DateWindow, page: Page, is_last: bool) -> TaggedPage:
+    return window, page, is_last
+
+
+def _fetch_tagged(
+    window: DateWindow,
+    fetch: Callable[[DateWindow, int], Page],
+    number: int,
+    is_last: bool,
+) -> TaggedPage:
+    return window, fetch(window, number), is_last
+
+
 class ReportStream(AdvertiserPartitionedStream):
     """Daily BASIC reports, incremental per advertiser on ``stat_date`` with a lookback.
 
@@ -150,14 +191,19 @@ class ReportStream(AdvertiserPartitionedStream):
         windows = self.windows_for(advertiser_id, context)
         pool, depth = self._tap.executor, self._tap.prefetch_depth
         fetch = partial(self._fetch_page, advertiser_id)
-        first_pages = prefetch_ordered(pool, (partial(fetch, w, 1) for w in windows), depth)
-        for window, first_page in zip(windows, first_pages, strict=True):
-            seen: set[tuple[str, str]] = set()
-            yield from self._rows(first_page, seen)
-            later = (partial(fetch, window, n) for n in range(2, total_pages(first_page) + 1))
-            for page in prefetch_ordered(pool, later, depth):
-                yield from self._rows(page, seen)
-            self._checkpoint(context, window.end)
+        # The next windows' first pages (which carry total_page) are fetched a little ahead,
+        # so the page queue flows across window boundaries instead of draining at each one,
+        # while the current window's pages keep priority.
+        first_pages = prefetch_ordered(
+            pool, (partial(fetch, w, 1) for w in windows), FIRST_PAGE_LOOKAHEAD
+        )
+        pages = prefetch_ordered(pool, _window_page_tasks(windows, first_pages, fetch), depth)
+        seen: set[tuple[str, str]] = set()
+        for window, page, is_last_page in pages:
+            yield from self._rows(page, seen)
+            if is_last_page:
+                self._checkpoint(context, window.end)
+                seen = set()
 
     def windows_for(self, advertiser_id: str, context: Context) -> list[DateWindow]:
         today = utc_now().astimezone(self._tap.advertisers.timezone(advertiser_id)).date()

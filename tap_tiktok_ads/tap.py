@@ -26,8 +26,8 @@ from tap_tiktok_ads.auth import (
     TokenStore,
     parse_utc_datetime,
 )
-from tap_tiktok_ads.client import TikTokStream
-from tap_tiktok_ads.output import ChunkedOrjsonWriter
+from tap_tiktok_ads.client import MAX_TRIES, TikTokStream
+from tap_tiktok_ads.output import ChunkedOrjsonWriter, flush_all
 from tap_tiktok_ads.redaction import install_redaction, redact
 from tap_tiktok_ads.streams import STREAM_TYPES, AdvertiserInfoStream
 from tap_tiktok_ads.throttle import RequestRateLimiter, throttled_session
@@ -365,7 +365,13 @@ EXPECTED_FAILURES = (FatalAPIError, RetriableAPIError, TokenError, AdvertiserLoo
 def main() -> None:
     """Console entry point: the SDK's CLI, with expected failures reported in one line."""
     try:
-        TapTikTokAds.cli()
+        try:
+            TapTikTokAds.cli()
+        finally:
+            flush_all()
+    except RetriableAPIError as exc:
+        logging.getLogger(TapTikTokAds.name).error("Sync failed after %d tries: %s", MAX_TRIES, exc)
+        raise SystemExit(1) from None
     except EXPECTED_FAILURES as exc:
         logging.getLogger(TapTikTokAds.name).error("Sync failed: %s", exc)
         raise SystemExit(1) from None

@@ -24,7 +24,9 @@ KIND_OF_JSON_TYPE = {
     "string": {"string", "date_iso8601"},
     "array": {"array"},
     "integer": {"integer"},
-    "number": {"decimal"},
+    # Meltano 4.4 crashes serialising a `kind: decimal` value set from the environment
+    # (Decimal is not JSON serializable), so whole-number settings are declared integer.
+    "number": {"decimal", "integer"},
     "boolean": {"boolean"},
     "object": {"object"},
 }
