@@ -28,6 +28,11 @@
     {%- endcall %}
 
     {% call statement('stage_batch') -%}
+        {#- The planner underestimates the deduplicated batch (window function over views)
+            by orders of magnitude and picks a merge join on data_source_id alone; at 1.8M
+            ad-group rows that ran for more than 8 minutes instead of 14 s with a hash join
+            (benchmarks, docs/performance.md). Only for this transaction. -#}
+        set local enable_mergejoin = off;
         create temporary table {{ batch_relation }} on commit drop as
         select batch.*
         from ({{ sql }}) as batch
