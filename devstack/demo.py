@@ -36,6 +36,7 @@ import requests
 from psycopg import sql
 
 from devstack.postgres import LocalPostgres, free_port
+from tap_tiktok_ads.platform.sync_runner import record_count_in_line
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 LOCAL_DIR = REPO_ROOT / ".local"
@@ -321,7 +322,6 @@ _PROGRESS = (
     (re.compile(r"Done\. PASS=\d+.*?TOTAL=\d+"), "dbt      {m}"),
     (re.compile(r"Incremental state has been updated"), "meltano  state saved"),
 )
-_RECORD_COUNT = re.compile(r"METRIC: (\{.*\})")
 _ERROR = re.compile(r"\[(error|critical)\s*\]|Traceback|Error:|ERROR")
 
 
@@ -374,9 +374,9 @@ def meltano_run(
 def _follow(stream: IO[str], log: IO[str], records: dict[str, int]) -> None:
     for line in stream:
         log.write(line)
-        metric = _RECORD_COUNT.search(line)
-        if metric:
-            _count_records(metric.group(1), records)
+        count = record_count_in_line(line)
+        if count:
+            records["total"] = records.get("total", 0) + count
             continue
         for pattern, template in _PROGRESS:
             match = pattern.search(line)
@@ -386,14 +386,6 @@ def _follow(stream: IO[str], log: IO[str], records: dict[str, int]) -> None:
         else:
             if _ERROR.search(line) and "| INFO " not in line:
                 say(f"      ! {line.strip()[:240]}")
-
-
-def _count_records(payload: str, records: dict[str, int]) -> None:
-    with contextlib.suppress(ValueError):
-        metric = json.loads(payload)
-        if metric.get("metric") == "record_count" and metric.get("type") == "counter":
-            stream = str(metric.get("tags", {}).get("stream", "?"))
-            records[stream] = records.get(stream, 0) + int(metric.get("value", 0))
 
 
 # Report -------------------------------------------------------------------------------------

@@ -415,7 +415,7 @@ def run_meltano(
             for raw in process.stdout:
                 line = redact(raw, secrets)
                 log.write(line)
-                records += _record_count(line)
+                records += record_count_in_line(line)
                 found = _error_line(line)
                 if found and not (error_line or "").startswith("Sync failed"):
                     error_line = found
@@ -439,7 +439,7 @@ def _kill_group(process: subprocess.Popen[str]) -> None:
             continue
 
 
-def _record_count(line: str) -> int:
+def record_count_in_line(line: str) -> int:
     """Records in a tap ``record_count`` metric line (JSON or Meltano's key=value form)."""
     plugin = _PLUGIN.search(line)
     if "record_count" not in line or (plugin and not plugin.group(1).startswith("tap-")):

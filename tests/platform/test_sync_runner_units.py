@@ -109,7 +109,7 @@ def test_error_line_names_a_failing_dbt_test() -> None:
     ],
 )
 def test_record_count(line: str, count: int) -> None:
-    assert sync_runner._record_count(line) == count
+    assert sync_runner.record_count_in_line(line) == count
 
 
 def test_messages_are_redacted() -> None:
