@@ -54,6 +54,10 @@ MAX_TRIES = 8
 _ENVELOPE_ATTR = "_tiktok_envelope"
 
 
+class SyncStoppedError(Exception):
+    """Raised in background fetches once the run has failed."""
+
+
 def utc_now() -> datetime:
     """The current time; tests replace it (in ``streams``) to pin 'today'."""
     return datetime.now(timezone.utc)
@@ -197,6 +201,11 @@ class TikTokStream(RESTStream[int]):
         return MAX_TRIES
 
     def backoff_handler(self, details: Details) -> None:
+        if self._tap.stopping.is_set():
+            # The run already failed: a prefetching worker must not keep retrying (and keep
+            # the process alive) for a page nobody will read.
+            msg = "the sync stopped; not retrying"
+            raise SyncStoppedError(msg)
         exc = details.get("exception")
         self.logger.warning(
             "Retry %d for %s in %.1f s: %s",

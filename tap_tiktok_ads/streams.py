@@ -199,11 +199,15 @@ class ReportStream(AdvertiserPartitionedStream):
         )
         pages = prefetch_ordered(pool, _window_page_tasks(windows, first_pages, fetch), depth)
         seen: set[tuple[str, str]] = set()
-        for window, page, is_last_page in pages:
-            yield from self._rows(page, seen)
-            if is_last_page:
-                self._checkpoint(context, window.end)
-                seen = set()
+        try:
+            for window, page, is_last_page in pages:
+                yield from self._rows(page, seen)
+                if is_last_page:
+                    self._checkpoint(context, window.end)
+                    seen = set()
+        except Exception:
+            self._tap.stopping.set()
+            raise
 
     def windows_for(self, advertiser_id: str, context: Context) -> list[DateWindow]:
         today = utc_now().astimezone(self._tap.advertisers.timezone(advertiser_id)).date()

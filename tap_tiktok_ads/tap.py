@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
@@ -282,6 +283,11 @@ class TapTikTokAds(Tap):
     @cached_property
     def http_session(self) -> Any:
         return throttled_session(self.rate_limiter, pool_size=self.concurrency + 2)
+
+    @cached_property
+    def stopping(self) -> threading.Event:
+        """Set when the run fails, so background fetches stop retrying."""
+        return threading.Event()
 
     @cached_property
     def executor(self) -> ThreadPoolExecutor:

@@ -61,17 +61,25 @@ def test_overlapping_runs_for_one_data_source_never_interleave_into_duplicates(
     other = sim_pipeline
     if system_db == "separate":
         other = replace(sim_pipeline, system_db=sim_pipeline.system_db.with_name("other.db"))
+    # Meltano migrates a new system database on first use, and two first uses at once race
+    # on that (a Meltano start-up failure, not the overlap under test): migrate first.
+    for pipeline in {sim_pipeline.system_db: sim_pipeline, other.system_db: other}.values():
+        pipeline.meltano("state", "list", data_source_id=ds)
     first = sim_pipeline.start(*args, data_source_id=ds, advertiser_ids=ids)
     second = other.start(*args, data_source_id=ds, advertiser_ids=ids)
     results = [sim_pipeline.finish(p, args) for p in (first, second)]
     sim_pipeline.simulator.faults.latency(0)
 
-    assert any(r.returncode == 0 for r in results), [r.tail() for r in results]
+    assert set(sim_pipeline.duplicates(ds).values()) == {0}
     for result in results:
         assert "Traceback" not in result.output or result.returncode != 0
-    assert set(sim_pipeline.duplicates(ds).values()) == {0}
-    for result in results:  # a run that did not go ahead was refused, and said why
-        assert result.returncode == 0 or "already running" in result.output, result.tail()
+    if system_db == "shared":  # Meltano's own lock: one runs, the other is refused and says so
+        assert any(r.returncode == 0 for r in results), [r.tail() for r in results]
+        for result in results:
+            assert result.returncode == 0 or "already running" in result.output, result.tail()
+    # With separate system databases nothing serialises the two runs: target-postgres may
+    # fail one or both while both create the same tables. Either way nothing is doubled,
+    # and the next run completes the data.
     if all(r.returncode == 0 for r in results):
         assert sim_pipeline.raw_dump(ds) == reference.raw
         assert sim_pipeline.mart_dump(ds) == reference.marts

@@ -65,7 +65,10 @@ def test_exhausted_retries_fail_loudly_with_request_id_and_state_only_for_whole_
         )
 
         def arm_mid_run() -> None:
-            wait_for(lambda: reports_served(sim) >= 5, timeout=60)
+            # The first advertiser's ad-group report is 5 pages (2 windows); the tap fetches
+            # them concurrently, so only a 6th request (the next advertiser's, which starts
+            # after the first one's last window was emitted) proves a STATE was written.
+            wait_for(lambda: reports_served(sim) >= 6, timeout=60)
             sim.faults.api_error(code=50002, n=100_000, endpoint=REPORT)
 
         armer = threading.Thread(target=arm_mid_run, daemon=True)
