@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from tap_tiktok_ads.auth import StoredTokens, TokenError, TokenStore, parse_utc_datetime
@@ -61,6 +62,17 @@ LOGGER = logging.getLogger("tap-tiktok-ads-sync")
 #: First key of ``pg_try_advisory_lock(int, int)``; the second is the data source id.
 #: ("TTKS" in ASCII; the two-int key space never collides with one-bigint locks.)
 LOCK_NAMESPACE = 0x54544B53
+#: Key of the lock that makes first loads take turns ("TTKR", 0).
+RAW_TABLES_LOCK = (0x54544B52, 0)
+#: The tables target-postgres creates in the raw schema, one per stream.
+RAW_TABLES = (
+    "advertiser_info",
+    "campaigns",
+    "ad_groups",
+    "campaign_performance",
+    "ad_group_performance",
+)
+DEFAULT_RAW_SCHEMA = "tiktok_ads"
 JOB = "tiktok-ads"
 STATE_ID_SUFFIX = "data-source-{id}"
 DEFAULT_MAX_PARALLEL = 2
@@ -215,6 +227,80 @@ def data_source_lock(
                 conn.execute("SELECT pg_advisory_unlock(%s, %s)", (LOCK_NAMESPACE, data_source_id))
     finally:
         conn.close()
+
+
+def raw_schema(settings: RunnerSettings) -> str:
+    """The schema target-postgres loads into (meltano.yml default, or the env override)."""
+    return settings.base_env.get("TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA") or DEFAULT_RAW_SCHEMA
+
+
+def _raw_tables_exist(conn: psycopg.Connection, schema: str) -> bool:
+    row = conn.execute(
+        "SELECT count(*) FROM pg_catalog.pg_tables WHERE schemaname = %s AND tablename = ANY(%s)",
+        (schema, list(RAW_TABLES)),
+    ).fetchone()
+    return row is not None and int(row[0]) == len(RAW_TABLES)
+
+
+class FirstLoadGate:
+    """Runs take turns until every raw table exists, then run in parallel.
+
+    target-postgres creates its schema and tables check-then-create, so two loads into a
+    database without them fail on each other's CREATE (duplicate key in pg_namespace or
+    pg_type; seen in about one run in three when two start together). Once the tables exist,
+    parallel loads are safe: every key includes ``data_source_id``. A run holding the gate
+    releases it as soon as the tables exist (``check``, called every second) or when it ends;
+    the lock is session-level, so a dead runner releases it too.
+    """
+
+    def __init__(
+        self, connect: Callable[[], psycopg.Connection], schema: str, *, run_name: str = "run"
+    ) -> None:
+        self._connect = connect
+        self._schema = schema
+        self._run_name = run_name
+        self._conn: psycopg.Connection | None = None
+        self._guard = threading.Lock()
+
+    def __enter__(self) -> FirstLoadGate:
+        conn = self._connect()
+        try:
+            if _raw_tables_exist(conn, self._schema):
+                conn.close()
+                return self
+            row = conn.execute("SELECT pg_try_advisory_lock(%s, %s)", RAW_TABLES_LOCK).fetchone()
+            if not row or not row[0]:
+                LOGGER.info(
+                    "%s: waiting for another run to create the raw tables in schema %s",
+                    self._run_name,
+                    self._schema,
+                )
+                conn.execute("SELECT pg_advisory_lock(%s, %s)", RAW_TABLES_LOCK)
+        except BaseException:
+            conn.close()
+            raise
+        self._conn = conn
+        self.check()
+        return self
+
+    @property
+    def held(self) -> bool:
+        return self._conn is not None
+
+    def check(self) -> None:
+        """Let the others go once the tables exist."""
+        with self._guard:
+            if self._conn is not None and _raw_tables_exist(self._conn, self._schema):
+                self._release()
+
+    def __exit__(self, *exc_info: object) -> None:
+        with self._guard:
+            self._release()
+
+    def _release(self) -> None:
+        if self._conn is not None:
+            self._conn.close()  # ends the session: the advisory lock goes with it
+            self._conn = None
 
 
 # Tokens -----------------------------------------------------------------------------------
@@ -632,13 +718,14 @@ def _secret_values(details: Mapping[str, Any], settings: RunnerSettings) -> set[
     return {v for v in values if v and len(v) >= 4}
 
 
-def _needs_full_refresh(conn: psycopg.Connection, data_source_id: int) -> bool:
+def _needs_full_refresh(conn: psycopg.Connection, schema: str, data_source_id: int) -> bool:
     """No raw rows for this data source (new database, dropped tables): ignore old state."""
-    row = conn.execute("SELECT to_regclass('tiktok_ads.advertiser_info')").fetchone()
+    table = sql.Identifier(schema, "advertiser_info")
+    row = conn.execute("SELECT to_regclass(%s)", (table.as_string(conn),)).fetchone()
     if not row or row[0] is None:
         return False  # first run anywhere: there is no state to ignore either
     found = conn.execute(
-        "SELECT 1 FROM tiktok_ads.advertiser_info WHERE data_source_id = %s LIMIT 1",
+        sql.SQL("SELECT 1 FROM {} WHERE data_source_id = %s LIMIT 1").format(table),
         (data_source_id,),
     ).fetchone()
     return found is None
@@ -754,17 +841,14 @@ def _run_claimed(
             settings.base_env.get("MELTANO_SYS_DIR_ROOT") or settings.project_dir / ".meltano"
         )
         _private_sys_dir(project_sys_dir, sys_dir)
-        full_refresh = settings.full_refresh or _needs_full_refresh(conn, data_source_id)
-        stamp = started_wall.strftime("%Y%m%dT%H%M%S")
-        log_path = settings.log_dir / f"data-source-{data_source_id}-{stamp}.log"
-        tick = write_back.check
-        result = _run_with_retries(
+        result = _run_pipeline(
             settings,
-            meltano_command(settings, data_source_id, full_refresh),
+            conn,
+            data_source_id,
             env,
-            log_path=log_path,
+            started_wall=started_wall,
             secrets=secrets,
-            on_tick=lambda: _guarded(tick),
+            save_tokens=write_back.check,
         )
         outcome.log_path = result.log_path
         outcome.records = result.records
@@ -795,6 +879,38 @@ def _run_claimed(
             outcome.seconds,
             outcome.records,
             f": {outcome.message}" if outcome.message else "",
+        )
+
+
+def _run_pipeline(
+    settings: RunnerSettings,
+    conn: psycopg.Connection,
+    data_source_id: int,
+    env: Mapping[str, str],
+    *,
+    started_wall: datetime,
+    secrets: set[str],
+    save_tokens: Callable[[], None],
+) -> MeltanoResult:
+    """The data source's ``meltano run``, after its turn at the first-load gate."""
+    schema = raw_schema(settings)
+    full_refresh = settings.full_refresh or _needs_full_refresh(conn, schema, data_source_id)
+    stamp = started_wall.strftime("%Y%m%dT%H%M%S")
+    log_path = settings.log_dir / f"data-source-{data_source_id}-{stamp}.log"
+    gate = FirstLoadGate(settings.connect, schema, run_name=f"data source {data_source_id}")
+    with gate:
+
+        def tick() -> None:
+            _guarded(save_tokens)
+            gate.check()
+
+        return _run_with_retries(
+            settings,
+            meltano_command(settings, data_source_id, full_refresh),
+            env,
+            log_path=log_path,
+            secrets=secrets,
+            on_tick=tick,
         )
 
 
