@@ -11,6 +11,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import psutil
 import psycopg
 from psycopg import sql
 
@@ -225,3 +226,24 @@ def active_dbt_nodes(pg_env: Mapping[str, str]) -> list[str]:
         if match:
             result.append(f"{match.group(1)} ({float(seconds):.0f} s in one statement)")
     return result
+
+
+def server_cpu_seconds(pg_env: Mapping[str, str]) -> float | None:
+    """CPU seconds the PostgreSQL server has used so far (postmaster, its live processes and
+    the backends it reaped), or None when the server is not on this machine or not ours."""
+    try:
+        with psycopg.connect(dsn(pg_env), autocommit=True) as conn:
+            row = conn.execute("SELECT pg_backend_pid()").fetchone()
+        assert row is not None
+        postmaster = psutil.Process(int(row[0])).parent()
+        if postmaster is None:
+            return None
+        times = postmaster.cpu_times()
+        total: float = times.user + times.system + times.children_user + times.children_system
+        for child in postmaster.children():
+            with contextlib.suppress(psutil.Error):
+                child_times = child.cpu_times()
+                total += child_times.user + child_times.system
+        return total
+    except (psycopg.Error, psutil.Error):
+        return None

@@ -1,8 +1,10 @@
 """Running commands and measuring them: wall time, CPU seconds and peak RSS per process.
 
 A command's whole process tree is polled (psutil, every 50 ms), so the processes Meltano
-spawns (tap, target, dbt) are measured one by one. A direct child's own CPU time and peak RSS
-come exactly from ``wait4``.
+spawns (tap, target, dbt) are measured one by one. ``wait4`` gives exact figures for the
+direct child, but they include every descendant it waited for (CPU summed, RSS the largest
+of them): when the child had descendants, its own CPU is the total minus theirs and its
+peak RSS is the polled one.
 """
 
 from __future__ import annotations
@@ -68,8 +70,8 @@ class RunResult:
     command: list[str]
     returncode: int
     wall: float
-    cpu: float  # direct child only, exact (wait4)
-    peak_rss: int  # direct child only, exact (wait4)
+    cpu: float  # the whole tree (wait4: the child and every descendant it waited for)
+    peak_rss: int  # the largest process of the tree (wait4)
     processes: dict[int, ProcStats] = field(default_factory=dict)
     started_at: float = 0.0  # time.time() at start
     timed_out: bool = False
@@ -180,14 +182,19 @@ def run(
     process.returncode = os.waitstatus_to_exitcode(status)
     watcher.stop()
     root = watcher.processes.get(process.pid)
-    if root is not None:  # exact figures for the direct child
-        root.cpu = usage.ru_utime + usage.ru_stime
-        root.peak_rss = max(root.peak_rss, usage.ru_maxrss * 1024)
+    tree_cpu = usage.ru_utime + usage.ru_stime
+    if root is not None:
+        descendants = [p for pid, p in watcher.processes.items() if pid != process.pid]
+        if descendants:
+            root.cpu = max(root.cpu, tree_cpu - sum(p.cpu for p in descendants))
+        else:  # exact figures for a child that started nothing
+            root.cpu = tree_cpu
+            root.peak_rss = max(root.peak_rss, usage.ru_maxrss * 1024)
     return RunResult(
         command=list(command),
         returncode=process.returncode,
         wall=wall,
-        cpu=usage.ru_utime + usage.ru_stime,
+        cpu=tree_cpu,
         peak_rss=usage.ru_maxrss * 1024,
         processes=watcher.processes,
         started_at=started_at,

@@ -128,6 +128,8 @@ class Benchmark:
         self.e2e_timeout = 900.0
         self.e2e_killed = False
         self.pg_options = ""
+        self.last_server_cpu: float | None = None
+        self.batch = False
         self.results: dict[str, Any] = {"size": asdict(size), "phases": {}}
         self.started = time.perf_counter()
 
@@ -414,6 +416,7 @@ class Benchmark:
         settings: dict[str, Any],
         work: Path,
     ) -> tuple[procs.RunResult, dict[str, int], float, list[str]]:
+        """One `meltano run`; also notes the PostgreSQL server's CPU in ``last_server_cpu``."""
         env = pipeline.meltano_env(pg_env, settings, work, self.pg_options)
         if self.pg_options:
             self.notes.add(f"meltano runs with PGOPTIONS={self.pg_options!r} (--pg-options)")
@@ -423,6 +426,7 @@ class Benchmark:
         command = [str(VENV_BIN / "meltano"), "run", "--state-id-suffix=bench", "tiktok-ads"]
         sim.reset()
         cpu_before = sim.cpu_seconds()
+        server_before = pipeline.server_cpu_seconds(pg_env)
         log_path = work / f"meltano-{name}.log"
         stuck: list[str] = []
 
@@ -440,11 +444,25 @@ class Benchmark:
                 on_timeout=note_stuck,
             )
         sim_cpu = sim.cpu_seconds() - cpu_before
+        server_after = pipeline.server_cpu_seconds(pg_env)
+        self.last_server_cpu = (
+            server_after - server_before
+            if server_before is not None and server_after is not None
+            else None
+        )
         text = log_path.read_text(encoding="utf-8", errors="replace")
         if result.returncode != 0 and not result.timed_out:
             tail = "\n".join(text.splitlines()[-25:])
             raise RuntimeError(f"meltano run failed ({result.returncode}); {log_path}:\n{tail}")
         return result, pipeline.records_from_log(text), sim_cpu, stuck
+
+    def batch_config(self) -> dict[str, Any]:
+        """BATCH messages: rows in gzip JSONL files under the work folder."""
+        return {
+            "encoding": {"format": "jsonl", "compression": "gzip"},
+            "storage": {"root": (self.out_dir / "batches").as_uri()},
+            "batch_size": 10000,
+        }
 
     def e2e_settings(
         self, sim: SimulatorProcess, ids: list[str], end: date, source: int
@@ -458,7 +476,7 @@ class Benchmark:
             "lookback_days": str(LOOKBACK_DAYS),
             "max_requests_per_second": str(int(UNTHROTTLED)),
             "data_source_id": str(source),
-        }
+        } | ({"batch_config": self.batch_config()} if self.batch else {})
 
     def run_e2e_backfill(
         self, sim: SimulatorProcess, ids: list[str], server_env: dict[str, str]
@@ -515,6 +533,8 @@ class Benchmark:
                 k = kinds[kind]
                 self.add(section, f"{kind}: s alive / CPU s", f"{k.seconds:.1f} / {k.cpu:.1f}")
         self.add(section, "simulator CPU s", f"{sim_cpu:.1f}")
+        if self.last_server_cpu is not None:
+            self.add(section, "PostgreSQL server CPU s", f"{self.last_server_cpu:.1f}")
         raw = pipeline.row_counts(pg_env, "tiktok_ads")
         marts = pipeline.row_counts(pg_env, "dra_tiktok_ads")
         self.add(
@@ -632,6 +652,7 @@ class Benchmark:
         )
         inner.started = self.started
         inner.pg_options, inner.e2e_timeout = self.pg_options, self.e2e_timeout
+        inner.batch = self.batch
         inner.backfill_phases(server_env)
         self.results["small_baseline"] = inner.results["phases"]
 
@@ -780,11 +801,19 @@ def main(argv: list[str] | None = None) -> int:
         default="",
         help="PGOPTIONS for the meltano runs, e.g. '-c enable_mergejoin=off' to try a fix",
     )
+    parser.add_argument(
+        "--batch",
+        action="store_true",
+        help="end-to-end runs send BATCH messages (rows in files) instead of RECORD messages",
+    )
     args = parser.parse_args(argv)
     size = SIZES[args.size]
     bench = Benchmark(size, set(args.skip), args.out / size.name)
     bench.e2e_timeout = args.e2e_timeout
     bench.pg_options = args.pg_options
+    bench.batch = args.batch
+    if args.batch:
+        bench.notes.add("end-to-end runs sent BATCH messages (--batch), rows in gzip JSONL files")
     now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     header = [
         f"tap-tiktok-ads benchmark, size {size.name}: {size.describe()} "

@@ -16,10 +16,13 @@ from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.singerlib.messages import RecordMessage
 from singer_sdk.streams import RESTStream
 
+from tap_tiktok_ads.batches import BatchFiles, checkpointed_manifests
 from tap_tiktok_ads.pagination import TikTokPaginator, envelope_data
 
 if TYPE_CHECKING:
     from backoff.types import Details
+    from singer_sdk.helpers._batch import BaseBatchFileEncoding, BatchConfig
+    from singer_sdk.helpers.types import Context
 
     from tap_tiktok_ads.tap import TapTikTokAds
 
@@ -86,6 +89,8 @@ class TikTokStream(RESTStream[int]):
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
 
     _tap: TapTikTokAds
+    #: Set when a checkpoint moved the bookmark in BATCH mode (its STATE waits for the BATCH).
+    _checkpoint_pending = False
 
     @property
     def url_base(self) -> str:
@@ -130,6 +135,39 @@ class TikTokStream(RESTStream[int]):
                     version=self._stream_version,
                     time_extracted=extracted_at,
                 )
+
+    @cached_property
+    def batch_mode(self) -> bool:
+        return self.get_batch_config(self.config) is not None
+
+    def get_batches(
+        self, batch_config: BatchConfig, context: Context | None = None
+    ) -> Iterable[tuple[BaseBatchFileEncoding, list[str]]]:
+        """BATCH mode (see ``batches``): mapped rows in files, a manifest per checkpoint.
+
+        The SDK writes each manifest's BATCH message and then a STATE message; the manifest
+        holds every row up to the checkpoint just passed, so that STATE is covered.
+        """
+        maps = self.stream_maps
+        if len(maps) != 1:
+            raise FatalAPIError(
+                f"batch_config: stream maps turn {self.name} into {len(maps)} streams; BATCH "
+                "output supports one. Remove batch_config or the extra stream maps."
+            )
+        stream_map = maps[0]
+        mapped = (
+            row
+            for record in self._sync_records(context, write_messages=False)
+            if (row := stream_map.transform(record)) is not None
+        )
+        self._tap.clean_old_batch_files(batch_config)
+        files = BatchFiles(batch_config, stream_map.stream_alias, self._tap.sync_started_ms)
+        for manifest in checkpointed_manifests(mapped, files, self._take_checkpoint):
+            yield batch_config.encoding, manifest
+
+    def _take_checkpoint(self) -> bool:
+        pending, self._checkpoint_pending = self._checkpoint_pending, False
+        return pending
 
     def get_new_paginator(self) -> TikTokPaginator:
         return TikTokPaginator()

@@ -294,7 +294,10 @@ class ReportStream(AdvertiserPartitionedStream):
             state["replication_key"] = self.replication_key
             state["replication_key_value"] = last_day.isoformat()
             self.state_manager.is_flushed = False
-            self._write_state_message()
+            if self.batch_mode:
+                self._checkpoint_pending = True  # STATE follows this window's BATCH
+            else:
+                self._write_state_message()
 
     def _increment_stream_state(
         self, latest_record: dict[str, Any], *, context: Context | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
@@ -16,7 +17,9 @@ import requests
 from singer_sdk import Tap
 from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError, FatalAPIError, RetriableAPIError
+from singer_sdk.helpers._batch import BatchConfig
 
+from tap_tiktok_ads import batches
 from tap_tiktok_ads.advertisers import AdvertiserDirectory, AdvertiserLookupError
 from tap_tiktok_ads.auth import (
     AccessTokenAuth,
@@ -44,6 +47,7 @@ class TapTikTokAds(Tap):
     """Singer tap for the TikTok Marketing API v1.3."""
 
     name = "tap-tiktok-ads"
+    _batch_root_cleaned = False
     package_name = "dra-tap-tiktok-ads"
     message_writer_class = ChunkedOrjsonWriter
 
@@ -240,6 +244,7 @@ class TapTikTokAds(Tap):
                 "access_token is required: set it, or run tap-tiktok-ads-connect and set "
                 "token_store_path to the token store it writes"
             )
+        errors += batches.config_errors(config.get("batch_config"))
         if config.get("refresh_token") and not (config.get("app_id") and config.get("app_secret")):
             errors.append("refresh_token needs app_id and app_secret to refresh: set both")
         has_ids = bool(config.get("advertiser_ids") or (stored and stored.advertiser_ids))
@@ -258,6 +263,19 @@ class TapTikTokAds(Tap):
         return TokenStore(path).load() if path else None
 
     # Run-wide services shared by every stream
+
+    def clean_old_batch_files(self, batch_config: BatchConfig) -> None:
+        """Once per run, before the first batch file: delete earlier runs' old files."""
+        if not self._batch_root_cleaned:
+            self._batch_root_cleaned = True
+            deleted = batches.delete_old_files(batch_config)
+            if deleted:
+                self.logger.info("Deleted %d batch file(s) of earlier runs", deleted)
+
+    @cached_property
+    def sync_started_ms(self) -> int:
+        """``_sdc_sync_started_at`` of rows written to batch files (see ``batches``)."""
+        return int(time.time() * 1000)
 
     @property
     def api_base_url(self) -> str:

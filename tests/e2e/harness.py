@@ -6,7 +6,7 @@ import json
 import os
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -50,6 +50,8 @@ class Pipeline:
     pg_env: dict[str, str]
     simulator: Simulator
     system_db: Path
+    #: More variables for the pipeline, e.g. TAP_TIKTOK_ADS_BATCH_CONFIG.
+    extra_env: dict[str, str] = field(default_factory=dict)
 
     def connect(self) -> psycopg.Connection:
         env = self.pg_env
@@ -91,6 +93,7 @@ class Pipeline:
                 "TAP_TIKTOK_ADS_LOOKBACK_DAYS": str(LOOKBACK_DAYS),
                 "TAP_TIKTOK_ADS_DATA_SOURCE_ID": str(data_source_id),
             }
+            | self.extra_env
         )
 
     def meltano(
