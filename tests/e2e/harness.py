@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -43,6 +44,28 @@ RAW_KEYS = {
 _ISOLATED_PREFIXES = ("TAP_TIKTOK_ADS_", "TARGET_POSTGRES_", "MELTANO_", "DBT_", "TIKTOK_ADS_")
 
 
+def isolated_environ() -> dict[str, str]:
+    """This process's environment without the shell's pipeline settings."""
+    return {k: v for k, v in os.environ.items() if not k.startswith(_ISOLATED_PREFIXES)}
+
+
+def connect_to(pg_env: Mapping[str, str]) -> psycopg.Connection:
+    """An autocommit connection to the database the PG* variables name."""
+    return psycopg.connect(
+        host=pg_env["PGHOST"],
+        port=pg_env["PGPORT"],
+        user=pg_env["PGUSER"],
+        password=pg_env["PGPASSWORD"],
+        dbname=pg_env["PGDATABASE"],
+        autocommit=True,
+    )
+
+
+def state_id(data_source_id: int) -> str:
+    """Meltano's state id of a data source's runs in the dev environment."""
+    return f"dev:tap-tiktok-ads-to-target-postgres:data-source-{data_source_id}"
+
+
 @dataclass
 class Pipeline:
     """Runs Meltano commands for one test: its database, its state, the simulator."""
@@ -54,15 +77,7 @@ class Pipeline:
     extra_env: dict[str, str] = field(default_factory=dict)
 
     def connect(self) -> psycopg.Connection:
-        env = self.pg_env
-        return psycopg.connect(
-            host=env["PGHOST"],
-            port=env["PGPORT"],
-            user=env["PGUSER"],
-            password=env["PGPASSWORD"],
-            dbname=env["PGDATABASE"],
-            autocommit=True,
-        )
+        return connect_to(self.pg_env)
 
     def register(self, advertiser_id: str, project_id: int | None = None) -> int:
         """A dra_data_sources row for the advertiser (the transform's foreign key)."""
@@ -77,9 +92,8 @@ class Pipeline:
             )
 
     def env(self, data_source_id: int, advertiser_ids: list[str]) -> dict[str, str]:
-        base = {k: v for k, v in os.environ.items() if not k.startswith(_ISOLATED_PREFIXES)}
         return (
-            base
+            isolated_environ()
             | self.pg_env
             | {
                 "MELTANO_DATABASE_URI": f"sqlite:///{self.system_db}",
@@ -123,9 +137,12 @@ class Pipeline:
         )
 
     def state(self, data_source_id: int) -> dict[str, Any]:
-        state_id = f"dev:tap-tiktok-ads-to-target-postgres:data-source-{data_source_id}"
         result = self.meltano(
-            "state", "get", state_id, data_source_id=data_source_id, advertiser_ids=[]
+            "state",
+            "get",
+            state_id(data_source_id),
+            data_source_id=data_source_id,
+            advertiser_ids=[],
         )
         state: dict[str, Any] = json.loads(result.stdout)
         return state

@@ -29,6 +29,7 @@ from tests.e2e.harness import (
     RAW_KEYS,
     REPO_ROOT,
     START_DATE,
+    connect_to,
 )
 from tiktok_sim import SimConfig, Simulator
 
@@ -71,15 +72,7 @@ class Platform:
         self.system_db = tmp_path / "meltano.db"
 
     def connect(self) -> psycopg.Connection:
-        env = self.pg_env
-        return psycopg.connect(
-            host=env["PGHOST"],
-            port=env["PGPORT"],
-            user=env["PGUSER"],
-            password=env["PGPASSWORD"],
-            dbname=env["PGDATABASE"],
-            autocommit=True,
-        )
+        return connect_to(self.pg_env)
 
     def oauth_tokens(self, advertiser_id: str) -> dict[str, str]:
         """Fresh OAuth tokens for one advertiser, as the connect flow would get them."""

@@ -9,6 +9,7 @@ import time as time_module
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, time, timedelta, timezone
+from functools import partial
 from pathlib import Path
 
 import psycopg
@@ -17,6 +18,7 @@ import pytest
 from tap_tiktok_ads.platform import crypto, sync_runner
 from tap_tiktok_ads.platform.registration import register_data_source
 from tap_tiktok_ads.platform.schedule import ScheduleError, add_months, next_scheduled_sync
+from tests.e2e.harness import connect_to
 
 KEY = "ab" * 32
 
@@ -178,22 +180,12 @@ def test_pipeline_env_carries_the_data_sources_own_settings_only(tmp_path: Path)
 
 
 def _settings(fresh_database: dict[str, str], tmp_path: Path) -> sync_runner.RunnerSettings:
-    def connect() -> psycopg.Connection:
-        return psycopg.connect(
-            host=fresh_database["PGHOST"],
-            port=fresh_database["PGPORT"],
-            user=fresh_database["PGUSER"],
-            password=fresh_database["PGPASSWORD"],
-            dbname=fresh_database["PGDATABASE"],
-            autocommit=True,
-        )
-
     return sync_runner.RunnerSettings(
         key_hex=KEY,
         project_dir=tmp_path,
         meltano="/nonexistent/meltano",
         log_dir=tmp_path / "logs",
-        connect=connect,
+        connect=partial(connect_to, fresh_database),
     )
 
 

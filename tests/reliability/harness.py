@@ -26,7 +26,14 @@ import psycopg
 
 from devstack.postgres import PLACEHOLDER_PASSWORD
 from tap_tiktok_ads.platform.registration import register_data_source
-from tests.e2e.harness import MELTANO, REPO_ROOT
+from tests.e2e.harness import (
+    MELTANO,
+    RAW_KEYS,
+    REPO_ROOT,
+    connect_to,
+    isolated_environ,
+    state_id,
+)
 from tiktok_sim import SimConfig, Simulator
 
 ACCESS_TOKEN = "SECRET-ACCESS-9c41e7b2d05f"
@@ -49,17 +56,9 @@ MART_KEYS = {
     "campaign_performance": ("data_source_id", "stat_date", "campaign_id"),
     "ad_group_performance": ("data_source_id", "stat_date", "ad_group_id"),
 }
-RAW_KEYS = {
-    "advertiser_info": ("data_source_id", "advertiser_id"),
-    "campaigns": ("data_source_id", "advertiser_id", "campaign_id"),
-    "ad_groups": ("data_source_id", "advertiser_id", "adgroup_id"),
-    "campaign_performance": ("data_source_id", "advertiser_id", "campaign_id", "stat_date"),
-    "ad_group_performance": ("data_source_id", "advertiser_id", "adgroup_id", "stat_date"),
-}
 _PROJECTS = itertools.count(1001)
 _RUNS = itertools.count(1)
 _SYS_DIRS: dict[int, Path] = {}
-_ISOLATED_PREFIXES = ("TAP_TIKTOK_ADS_", "TARGET_POSTGRES_", "MELTANO_", "DBT_", "TIKTOK_ADS_")
 
 
 def sim_config(**overrides: Any) -> SimConfig:
@@ -116,15 +115,7 @@ class Pipeline:
         self.api_url = self.api_url or self.simulator.api_url
 
     def connect(self) -> psycopg.Connection:
-        env = self.pg_env
-        return psycopg.connect(
-            host=env["PGHOST"],
-            port=env["PGPORT"],
-            user=env["PGUSER"],
-            password=env["PGPASSWORD"],
-            dbname=env["PGDATABASE"],
-            autocommit=True,
-        )
+        return connect_to(self.pg_env)
 
     def register(self, advertiser_id: str, project_id: int | None = None) -> int:
         with self.connect() as conn:
@@ -145,7 +136,6 @@ class Pipeline:
     def env(
         self, data_source_id: int, advertiser_ids: list[str], **settings: str
     ) -> dict[str, str]:
-        base = {k: v for k, v in os.environ.items() if not k.startswith(_ISOLATED_PREFIXES)}
         tap = {
             "TAP_TIKTOK_ADS_API_URL": self.api_url,
             "TAP_TIKTOK_ADS_ACCESS_TOKEN": ACCESS_TOKEN,
@@ -166,7 +156,7 @@ class Pipeline:
             else:
                 tap[key] = value
         return (
-            base
+            isolated_environ()
             | self.pg_env
             | self._password()
             | {
@@ -260,8 +250,9 @@ class Pipeline:
         )
 
     def state(self, data_source_id: int) -> dict[str, Any]:
-        state_id = f"dev:tap-tiktok-ads-to-target-postgres:data-source-{data_source_id}"
-        result = self.meltano("state", "get", state_id, data_source_id=data_source_id)
+        result = self.meltano(
+            "state", "get", state_id(data_source_id), data_source_id=data_source_id
+        )
         text = result.stdout.strip()
         return json.loads(text) if text else {}
 
@@ -448,10 +439,10 @@ def stored_state(system_db: Path, data_source_id: int) -> dict[str, Any]:
     """
     import sqlite3
 
-    state_id = f"dev:tap-tiktok-ads-to-target-postgres:data-source-{data_source_id}"
     with sqlite3.connect(system_db) as conn:
         row = conn.execute(
-            "SELECT partial_state, completed_state FROM state WHERE state_id = ?", (state_id,)
+            "SELECT partial_state, completed_state FROM state WHERE state_id = ?",
+            (state_id(data_source_id),),
         ).fetchone()
     if row is None:
         return {}

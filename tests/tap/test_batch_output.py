@@ -20,6 +20,7 @@ from singer_sdk.helpers._batch import BatchConfig
 from tap_tiktok_ads import batches, streams
 from tap_tiktok_ads.tap import TapTikTokAds
 from tests.tap.fake_api import bookmarks, run_tap
+from tests.tap.test_against_simulator import config_for as simulator_config
 from tiktok_sim import SimConfig, Simulator
 
 END = date(2026, 11, 20)
@@ -43,17 +44,15 @@ def pinned_today(monkeypatch):
 
 
 def config_for(sim, **overrides):
-    return {
-        "access_token": sim.config.access_token,
-        "api_url": sim.api_url,
-        "advertiser_ids": sim.dataset.advertiser_ids,
-        "start_date": "2026-09-07",  # 75 days: three 30-day windows per advertiser
-        "max_requests_per_second": 200,
-        "page_size": 20,  # several pages per window
-        "stream_maps": STREAM_MAPS,
-        "stream_map_config": {"data_source_id": 42},
+    return simulator_config(
+        sim,
+        advertiser_ids=sim.dataset.advertiser_ids,
+        start_date="2026-09-07",  # 75 days: three 30-day windows per advertiser
+        page_size=20,  # several pages per window
+        stream_maps=STREAM_MAPS,
+        stream_map_config={"data_source_id": 42},
         **overrides,
-    }
+    )
 
 
 def batch_config(root: Path, compression: str = "gzip", batch_size: int = 50) -> dict[str, Any]:
