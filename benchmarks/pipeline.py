@@ -87,40 +87,6 @@ def register(pg_env: Mapping[str, str], advertiser_ids: list[str], api_url: str)
         )
 
 
-def project_copy(work_dir: Path) -> tuple[Path, list[str]]:
-    """A private Meltano project: meltano.yml copied, plugin venvs and transform/ linked.
-
-    Meltano writes each run's plugin configuration under ``.meltano/run/``; a copy keeps this
-    benchmark from racing with anyone else running Meltano in the checkout. Returns the folder
-    and the notes on anything patched in the copy.
-    """
-    project = work_dir / "project"
-    (project / ".meltano").mkdir(parents=True, exist_ok=True)
-    text = (REPO_ROOT / "meltano.yml").read_text(encoding="utf-8")
-    notes = []
-    # Meltano 4.4.1 casts an env-var value of a `kind: decimal` setting to Decimal and then
-    # cannot JSON-encode the plugin config (TypeError). The benchmark must lift the throttle
-    # for the no-latency runs, so the copy declares max_requests_per_second as an integer.
-    decimal = "    - name: max_requests_per_second\n      kind: decimal\n"
-    if decimal in text:
-        text = text.replace(decimal, decimal.replace("decimal", "integer"))
-        notes.append("max_requests_per_second kind decimal -> integer (Meltano env-var bug)")
-    (project / "meltano.yml").write_text(text, encoding="utf-8")
-    links = {
-        project / "transform": REPO_ROOT / "transform",
-        project / "tap_tiktok_ads": REPO_ROOT / "tap_tiktok_ads",
-        project / "pyproject.toml": REPO_ROOT / "pyproject.toml",
-        **{
-            project / ".meltano" / kind: REPO_ROOT / ".meltano" / kind
-            for kind in ("extractors", "loaders", "utilities")
-        },
-    }
-    for link, target in links.items():
-        if not link.is_symlink():
-            link.symlink_to(target)
-    return project, notes
-
-
 def missing_plugins() -> list[str]:
     return [venv for venv in PLUGIN_VENVS if not (REPO_ROOT / venv).is_dir()]
 

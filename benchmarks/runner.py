@@ -44,6 +44,7 @@ from benchmarks.simulator import (
     requests_by_stream,
 )
 from benchmarks.sizes import END_DATE, LOOKBACK_DAYS, PAGE_SIZE, SIZES, Size
+from devstack.project import private_project, send_records
 
 PHASES = ("ratelimit", "throughput", "floor", "e2e", "incremental", "memory")
 LATENCY_MS = 300
@@ -129,7 +130,7 @@ class Benchmark:
         self.e2e_killed = False
         self.pg_options = ""
         self.last_server_cpu: float | None = None
-        self.batch = False
+        self.batch = True  # the project's default: BATCH messages
         self.results: dict[str, Any] = {"size": asdict(size), "phases": {}}
         self.started = time.perf_counter()
 
@@ -420,9 +421,7 @@ class Benchmark:
         env = pipeline.meltano_env(pg_env, settings, work, self.pg_options)
         if self.pg_options:
             self.notes.add(f"meltano runs with PGOPTIONS={self.pg_options!r} (--pg-options)")
-        project, notes = pipeline.project_copy(work)
-        for note in notes:
-            self.notes.add(f"meltano project copy: {note}")
+        project = private_project(work, None if self.batch else send_records)
         command = [str(VENV_BIN / "meltano"), "run", "--state-id-suffix=bench", "tiktok-ads"]
         sim.reset()
         cpu_before = sim.cpu_seconds()
@@ -456,14 +455,6 @@ class Benchmark:
             raise RuntimeError(f"meltano run failed ({result.returncode}); {log_path}:\n{tail}")
         return result, pipeline.records_from_log(text), sim_cpu, stuck
 
-    def batch_config(self) -> dict[str, Any]:
-        """BATCH messages: rows in gzip JSONL files under the work folder."""
-        return {
-            "encoding": {"format": "jsonl", "compression": "gzip"},
-            "storage": {"root": (self.out_dir / "batches").as_uri()},
-            "batch_size": 10000,
-        }
-
     def e2e_settings(
         self, sim: SimulatorProcess, ids: list[str], end: date, source: int
     ) -> dict[str, Any]:
@@ -476,7 +467,7 @@ class Benchmark:
             "lookback_days": str(LOOKBACK_DAYS),
             "max_requests_per_second": str(int(UNTHROTTLED)),
             "data_source_id": str(source),
-        } | ({"batch_config": self.batch_config()} if self.batch else {})
+        }
 
     def run_e2e_backfill(
         self, sim: SimulatorProcess, ids: list[str], server_env: dict[str, str]
@@ -802,18 +793,18 @@ def main(argv: list[str] | None = None) -> int:
         help="PGOPTIONS for the meltano runs, e.g. '-c enable_mergejoin=off' to try a fix",
     )
     parser.add_argument(
-        "--batch",
+        "--records",
         action="store_true",
-        help="end-to-end runs send BATCH messages (rows in files) instead of RECORD messages",
+        help="end-to-end runs send RECORD messages instead of the project's BATCH messages",
     )
     args = parser.parse_args(argv)
     size = SIZES[args.size]
     bench = Benchmark(size, set(args.skip), args.out / size.name)
     bench.e2e_timeout = args.e2e_timeout
     bench.pg_options = args.pg_options
-    bench.batch = args.batch
-    if args.batch:
-        bench.notes.add("end-to-end runs sent BATCH messages (--batch), rows in gzip JSONL files")
+    bench.batch = not args.records
+    if args.records:
+        bench.notes.add("end-to-end runs sent RECORD messages (--records; batch_config removed)")
     now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     header = [
         f"tap-tiktok-ads benchmark, size {size.name}: {size.describe()} "

@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -73,8 +73,8 @@ class Pipeline:
     pg_env: dict[str, str]
     simulator: Simulator
     system_db: Path
-    #: More variables for the pipeline, e.g. TAP_TIKTOK_ADS_BATCH_CONFIG.
-    extra_env: dict[str, str] = field(default_factory=dict)
+    #: The Meltano project to run in (a ``devstack.project.private_project`` copy to vary it).
+    project_dir: Path = REPO_ROOT
 
     def connect(self) -> psycopg.Connection:
         return connect_to(self.pg_env)
@@ -107,7 +107,6 @@ class Pipeline:
                 "TAP_TIKTOK_ADS_LOOKBACK_DAYS": str(LOOKBACK_DAYS),
                 "TAP_TIKTOK_ADS_DATA_SOURCE_ID": str(data_source_id),
             }
-            | self.extra_env
         )
 
     def meltano(
@@ -115,7 +114,7 @@ class Pipeline:
     ) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(
             [MELTANO, *args],
-            cwd=REPO_ROOT,
+            cwd=self.project_dir,
             env=self.env(data_source_id, advertiser_ids),
             capture_output=True,
             text=True,

@@ -1,15 +1,16 @@
-"""BATCH mode through the real pipeline: the same raw rows and marts as RECORD messages."""
+"""BATCH messages (the project's default) through the real pipeline: the same raw rows,
+marts and bookmarks as RECORD messages."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.e2e.harness import Pipeline
+from devstack.project import private_project, send_records
+from tests.e2e.harness import REPO_ROOT, Pipeline
 
 pytestmark = pytest.mark.e2e
 
@@ -49,17 +50,16 @@ def test_batch_mode_loads_what_record_mode_loads_and_reruns_cleanly(
     advertiser_id = pipeline.simulator.dataset.advertiser_ids[0]
     by_records = pipeline.register(advertiser_id, project_id=1)
     by_batches = pipeline.register(advertiser_id, project_id=2)
-    batch_root = tmp_path / "batches"
-    batch_config = {
-        "encoding": {"format": "jsonl", "compression": "gzip"},
-        "storage": {"root": batch_root.as_uri()},
-        "batch_size": 25,
-    }
-    batched = replace(pipeline, extra_env={"TAP_TIKTOK_ADS_BATCH_CONFIG": json.dumps(batch_config)})
+    records_pipeline = replace(
+        pipeline, project_dir=private_project(tmp_path / "records", send_records)
+    )
+    batch_root = REPO_ROOT / ".meltano" / "batches" / "tap-tiktok-ads"
+    files_before = set(batch_root.glob("*")) if batch_root.is_dir() else set()
 
-    pipeline.run("tiktok-ads", data_source_id=by_records, advertiser_id=advertiser_id)
-    batched.run("tiktok-ads", data_source_id=by_batches, advertiser_id=advertiser_id)
-    assert any(batch_root.iterdir()), "the tap wrote batch files"
+    records_pipeline.run("tiktok-ads", data_source_id=by_records, advertiser_id=advertiser_id)
+    assert set(batch_root.glob("*")) == files_before if batch_root.is_dir() else True
+    pipeline.run("tiktok-ads", data_source_id=by_batches, advertiser_id=advertiser_id)
+    assert set(batch_root.glob("*")) - files_before, "the tap wrote batch files"
 
     def snapshot(data_source_id: int) -> dict[str, list[Any]]:
         tables = {f"tiktok_ads.{t}": c for t, c in RAW_COLUMNS.items()}
@@ -76,6 +76,6 @@ def test_batch_mode_loads_what_record_mode_loads_and_reruns_cleanly(
 
     # An incremental batch run re-reads the lookback window: no duplicates, same tables.
     marts_before = pipeline.counts("dra_tiktok_ads", by_batches)
-    batched.run("tiktok-ads", data_source_id=by_batches, advertiser_id=advertiser_id)
+    pipeline.run("tiktok-ads", data_source_id=by_batches, advertiser_id=advertiser_id)
     assert snapshot(by_batches) == expected
     assert pipeline.counts("dra_tiktok_ads", by_batches) == marts_before
