@@ -85,6 +85,16 @@ def leaked(text: str, extra: Iterable[str] = ()) -> list[str]:
     return [s for s in [*secrets(), *extra] if s and s in text]
 
 
+def run_args(data_source_id: int, *pipeline: str, options: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """``meltano run`` of one data source, under its own state id (default: the whole job)."""
+    return (
+        "run",
+        f"--state-id-suffix=data-source-{data_source_id}",
+        *options,
+        *(pipeline or PIPELINE),
+    )
+
+
 @dataclass
 class Result:
     args: tuple[str, ...]
@@ -241,12 +251,27 @@ class Pipeline:
 
     def run(self, *pipeline: str, data_source_id: int, check: bool = True, **kw: Any) -> Result:
         return self.meltano(
-            "run",
-            f"--state-id-suffix=data-source-{data_source_id}",
-            *(pipeline or PIPELINE),
+            *run_args(data_source_id, *pipeline), data_source_id=data_source_id, check=check, **kw
+        )
+
+    def start_run(
+        self,
+        *pipeline: str,
+        data_source_id: int,
+        options: tuple[str, ...] = (),
+        advertiser_ids: list[str] | None = None,
+        **settings: Any,
+    ) -> subprocess.Popen[str]:
+        """``run`` in the background (default: the whole pipeline, every advertiser)."""
+        return self.start(
+            *run_args(data_source_id, *pipeline, options=options),
             data_source_id=data_source_id,
-            check=check,
-            **kw,
+            advertiser_ids=(
+                advertiser_ids
+                if advertiser_ids is not None
+                else self.simulator.dataset.advertiser_ids
+            ),
+            **settings,
         )
 
     def state(self, data_source_id: int) -> dict[str, Any]:

@@ -71,14 +71,7 @@ def test_bad_settings_fail_in_one_line_and_change_nothing(
         # Its own Meltano system database: Meltano refuses a second concurrent run of one
         # state id ("Another ... pipeline is already running"), which is not what this tests.
         case_pipeline = replace(pipeline, system_db=tmp_path / f"case-{len(running)}.db")
-        process = case_pipeline.start(
-            "run",
-            f"--state-id-suffix=data-source-{ds}",
-            *PIPELINE,
-            data_source_id=ds,
-            advertiser_ids=ids,
-            **settings,
-        )
+        process = case_pipeline.start_run(data_source_id=ds, advertiser_ids=ids, **settings)
         running.append((case, process))
     problems = []
     for (case, process), (_, _, setting) in zip(running, BAD_SETTINGS, strict=True):

@@ -89,15 +89,7 @@ def run_and_kill(pipeline: Pipeline, ds: int, point: KillPoint, *args: str) -> b
     """One `meltano run` killed at ``point``; False when the run ended before the point."""
     sim = pipeline.simulator
     sim.stats.reset()
-    process = pipeline.start(
-        "run",
-        f"--state-id-suffix=data-source-{ds}",
-        *args,
-        *PIPELINE,
-        data_source_id=ds,
-        advertiser_ids=sim.dataset.advertiser_ids,
-        page_size=PAGE_SIZE,
-    )
+    process = pipeline.start_run(data_source_id=ds, options=args, page_size=PAGE_SIZE)
     victim = wait_for(
         lambda: (
             process.poll() is not None

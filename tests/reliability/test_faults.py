@@ -41,13 +41,7 @@ def run_with_fault(
 ) -> tuple[int, str]:
     """Start the EL run, arm the fault once ``after_reports`` pages were served, finish."""
     ds = pipeline.new_source()
-    process = pipeline.start(
-        "run",
-        f"--state-id-suffix=data-source-{ds}",
-        *EL,
-        data_source_id=ds,
-        advertiser_ids=pipeline.simulator.dataset.advertiser_ids,
-    )
+    process = pipeline.start_run(*EL, data_source_id=ds)
     wait_for(lambda: reports_served(pipeline.simulator) >= after_reports or process.poll())
     arm(pipeline.simulator)
     result = pipeline.finish(process, ("run", *EL))
@@ -117,12 +111,9 @@ def test_token_expiring_mid_run_is_refreshed_with_the_rotating_refresh_token(
         )
         pipeline.extra_secrets += [issued.access_token, issued.refresh_token]
         ds = pipeline.new_source()
-        process = pipeline.start(
-            "run",
-            f"--state-id-suffix=data-source-{ds}",
+        process = pipeline.start_run(
             *EL,
             data_source_id=ds,
-            advertiser_ids=sim.dataset.advertiser_ids,
             access_token=None,
             token_store_path=str(store),
         )
@@ -155,13 +146,7 @@ def test_simulator_restarting_mid_sync(
         with MutatingProxy(first.base_url) as api:
             pipeline = Pipeline(module_db, first, tmp_path / "meltano.db", api_url=api.api_url)
             ds = pipeline.new_source()
-            process = pipeline.start(
-                "run",
-                f"--state-id-suffix=data-source-{ds}",
-                *EL,
-                data_source_id=ds,
-                advertiser_ids=first.dataset.advertiser_ids,
-            )
+            process = pipeline.start_run(*EL, data_source_id=ds)
             wait_for(lambda: reports_served(first) >= 4 or process.poll())
             api.restart(second.base_url, downtime=2)
             result = pipeline.finish(process, ("run", *EL))
@@ -181,13 +166,7 @@ def test_fatal_error_fails_loudly_with_request_id_and_state_keeps_only_whole_win
     """
     sim = sim_pipeline.simulator
     ds = sim_pipeline.new_source()
-    process = sim_pipeline.start(
-        "run",
-        f"--state-id-suffix=data-source-{ds}",
-        *EL,
-        data_source_id=ds,
-        advertiser_ids=sim.dataset.advertiser_ids,
-    )
+    process = sim_pipeline.start_run(*EL, data_source_id=ds)
     wait_for(lambda: reports_served(sim) >= 7 or process.poll())
     sim.faults.api_error(code=40001, n=1000, endpoint=REPORT)
     result = sim_pipeline.finish(process, ("run", *EL))

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.reliability.conftest import Reference
-from tests.reliability.harness import PIPELINE, Pipeline
+from tests.reliability.harness import PIPELINE, Pipeline, run_args
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -57,7 +57,7 @@ def test_overlapping_runs_for_one_data_source_never_interleave_into_duplicates(
     sim_pipeline.simulator.faults.latency(30)  # long enough for the two runs to overlap
     ds = sim_pipeline.new_source()
     ids = sim_pipeline.simulator.dataset.advertiser_ids
-    args = ("run", f"--state-id-suffix=data-source-{ds}", *PIPELINE)
+    args = run_args(ds)
     other = sim_pipeline
     if system_db == "separate":
         other = replace(sim_pipeline, system_db=sim_pipeline.system_db.with_name("other.db"))

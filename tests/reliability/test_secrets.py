@@ -22,7 +22,7 @@ import requests
 from tap_tiktok_ads.auth import StoredTokens, TokenStore
 from tests.e2e.harness import REPO_ROOT
 from tests.reliability.conftest import Reference
-from tests.reliability.harness import EL, leaked
+from tests.reliability.harness import EL, leaked, run_args
 
 OLD = StoredTokens(access_token="SECRET-OLD-ACCESS-1", refresh_token="SECRET-OLD-REFRESH-1")
 NEW = StoredTokens(access_token="SECRET-NEW-ACCESS-2", refresh_token="SECRET-NEW-REFRESH-2")
@@ -116,9 +116,7 @@ def test_debug_level_run_prints_no_secret(reference: Reference) -> None:
     pipeline, ds = reference.pipeline, reference.data_source_id
     result = pipeline.meltano(
         "--log-level=debug",
-        "run",
-        f"--state-id-suffix=data-source-{ds}",
-        *EL,
+        *run_args(ds, *EL),
         data_source_id=ds,
         check=False,
     )  # Pipeline.finish fails the test on any secret in the output
