@@ -111,6 +111,24 @@ def test_keys_unique_constraints_and_cascading_foreign_key(built_warehouse):
     assert all(definition.endswith("(data_source_id, stat_date)") for _, definition in indexes)
 
 
+def test_a_bulk_load_leaves_statistics_for_the_tests_that_follow(built_warehouse):
+    # The first build writes every row: the upsert analyzes what it wrote (autovacuum would
+    # only come later), and reltuples is the analyzed row count, not -1 (never analyzed).
+    stats = dict(
+        built_warehouse.conn.execute(
+            "SELECT c.relname, c.reltuples::bigint FROM pg_class c"
+            " JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE n.nspname = 'dra_tiktok_ads' AND c.relkind = 'r'"
+        ).fetchall()
+    )
+    for table in ("campaign_performance", "ad_group_performance"):
+        (rows,) = built_warehouse.conn.execute(
+            f"SELECT count(*) FROM dra_tiktok_ads.{table}"
+        ).fetchone()
+        assert rows > 0
+        assert stats[table] == rows, table
+
+
 def test_schema_holds_only_the_platform_objects(built_warehouse):
     relations = built_warehouse.conn.execute(
         "SELECT table_name, table_type FROM information_schema.tables"
