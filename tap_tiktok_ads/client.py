@@ -10,6 +10,7 @@ from functools import cached_property
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
+import orjson
 import requests
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from singer_sdk.helpers.conform import TypeConformanceLevel
@@ -189,7 +190,7 @@ class TikTokStream(RESTStream[int]):
             msg = f"HTTP {status} {response.reason} from {path}: check the token and advertiser_ids"
             raise FatalAPIError(msg)
         try:
-            envelope = response.json()
+            envelope = orjson.loads(response.content)  # twice as fast as response.json()
             if not isinstance(envelope, dict):
                 raise TypeError(type(envelope).__name__)
         except (ValueError, TypeError):
@@ -259,6 +260,12 @@ class TikTokStream(RESTStream[int]):
         self, path: str, params: Mapping[str, Any], context: Mapping[str, Any] | None = None
     ) -> dict[str, Any]:
         """GET ``path`` with retries and error handling; returns the envelope's ``data``."""
+        return envelope_data(envelope_of(self.fetch_response(path, params, context)))
+
+    def fetch_response(
+        self, path: str, params: Mapping[str, Any], context: Mapping[str, Any] | None = None
+    ) -> requests.Response:
+        """GET ``path`` with retries and error handling; the validated response."""
         prepared = self.build_prepared_request(
             method="GET",
             url=f"{self.url_base}{path}",
@@ -266,5 +273,5 @@ class TikTokStream(RESTStream[int]):
             headers=self.http_headers,
         )
         send = self.request_decorator(self._request)
-        response = send(prepared, context)
-        return envelope_data(envelope_of(response))
+        response: requests.Response = send(prepared, context)
+        return response

@@ -11,8 +11,8 @@ from typing import Any, ClassVar
 from singer_sdk.helpers.types import Context
 
 from tap_tiktok_ads import schemas
-from tap_tiktok_ads.client import TikTokStream, utc_now
-from tap_tiktok_ads.pagination import prefetch_ordered, total_pages
+from tap_tiktok_ads.client import TikTokStream, envelope_of, utc_now
+from tap_tiktok_ads.pagination import RawPage, envelope_data, prefetch_ordered, total_pages
 from tap_tiktok_ads.values import LOGGER, api_time_to_iso, report_day, to_integer, to_number
 
 #: TikTok rejects daily reports spanning more than this many days (code 40002).
@@ -129,14 +129,13 @@ def date_windows(start: date, end: date, max_days: int = MAX_WINDOW_DAYS) -> lis
     return windows
 
 
-Page = dict[str, Any]
-TaggedPage = tuple[DateWindow, Page, bool]
+TaggedPage = tuple[DateWindow, RawPage, bool]
 
 
 def _window_page_tasks(
     windows: list[DateWindow],
-    first_pages: Iterator[Page],
-    fetch: Callable[[DateWindow, int], Page],
+    first_pages: Iterator[RawPage],
+    fetch: Callable[[DateWindow, int], RawPage],
 ) -> Iterator[Callable[[], TaggedPage]]:
     """Every page of every window, in order, tagged with its window and whether it is the
     window's last. A failed first page is raised in its turn, after earlier windows."""
@@ -146,7 +145,7 @@ def _window_page_tasks(
         except Exception as error:  # re-raised when its turn comes
             yield partial(_raise, error)
             return
-        last = max(total_pages(first_page), 1)
+        last = max(first_page.total_page, 1)
         yield partial(_tagged, window, first_page, last == 1)
         for number in range(2, last + 1):
             yield partial(_fetch_tagged, window, fetch, number, number == last)
@@ -156,13 +155,13 @@ def _raise(error: Exception) -> TaggedPage:
     raise error
 
 
-def _tagged(window: DateWindow, page: Page, is_last: bool) -> TaggedPage:
+def _tagged(window: DateWindow, page: RawPage, is_last: bool) -> TaggedPage:
     return window, page, is_last
 
 
 def _fetch_tagged(
     window: DateWindow,
-    fetch: Callable[[DateWindow, int], Page],
+    fetch: Callable[[DateWindow, int], RawPage],
     number: int,
     is_last: bool,
 ) -> TaggedPage:
@@ -232,7 +231,7 @@ class ReportStream(AdvertiserPartitionedStream):
         value = self.config.get(setting)
         return date.fromisoformat(str(value)[:10]) if value else None
 
-    def _fetch_page(self, advertiser_id: str, window: DateWindow, page: int) -> dict[str, Any]:
+    def _fetch_page(self, advertiser_id: str, window: DateWindow, page: int) -> RawPage:
         params: dict[str, Any] = {
             "advertiser_id": advertiser_id,
             "report_type": "BASIC",
@@ -252,7 +251,8 @@ class ReportStream(AdvertiserPartitionedStream):
                     "filter_value": '["STATUS_ALL"]',
                 }
             ]
-        return self.fetch_data(REPORT_PATH, params, {"advertiser_id": advertiser_id})
+        response = self.fetch_response(REPORT_PATH, params, {"advertiser_id": advertiser_id})
+        return RawPage(response.content, total_pages(envelope_data(envelope_of(response))))
 
     @cached_property
     def _metric_parsers(self) -> list[tuple[str, Callable[[str, object], Any]]]:
@@ -261,10 +261,10 @@ class ReportStream(AdvertiserPartitionedStream):
             for name, kind in self.metric_types.items()
         ]
 
-    def _rows(self, data: dict[str, Any], seen: set[tuple[str, str]]) -> Iterator[dict[str, Any]]:
+    def _rows(self, page: RawPage, seen: set[tuple[str, str]]) -> Iterator[dict[str, Any]]:
         """Flatten ``{dimensions, metrics}`` rows; drop rows without keys and repeats."""
         id_field, parsers, attributes = self.id_field, self._metric_parsers, self.attribute_fields
-        for row in data.get("list") or []:
+        for row in page.rows():
             dimensions = row.get("dimensions") or {}
             object_id, day = dimensions.get(id_field), dimensions.get("stat_time_day")
             if not object_id or not day:

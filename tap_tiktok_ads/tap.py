@@ -32,6 +32,7 @@ from tap_tiktok_ads.auth import (
 )
 from tap_tiktok_ads.client import MAX_TRIES, TikTokStream
 from tap_tiktok_ads.output import ChunkedOrjsonWriter, flush_all
+from tap_tiktok_ads.pagination import limit_malloc_arenas
 from tap_tiktok_ads.redaction import install_redaction, redact
 from tap_tiktok_ads.streams import STREAM_TYPES, AdvertiserInfoStream
 from tap_tiktok_ads.throttle import RequestRateLimiter, throttled_session
@@ -309,6 +310,7 @@ class TapTikTokAds(Tap):
 
     @cached_property
     def executor(self) -> ThreadPoolExecutor:
+        limit_malloc_arenas()
         return ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="tiktok-fetch")
 
     @cached_property

@@ -5,11 +5,13 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import platform
 from datetime import datetime
 
 import pytest
 
 from tap_tiktok_ads import streams
+from tap_tiktok_ads.pagination import limit_malloc_arenas
 from tap_tiktok_ads.tap import TapTikTokAds
 from tests.tap.fake_api import TOKEN, FakeTikTok, bookmarks, run_tap
 
@@ -193,3 +195,9 @@ def test_bookmark_never_runs_ahead_of_emitted_windows(api, monkeypatch):
     records = [line for line in lines if '"RECORD"' in line]
     assert len(records) == 1
     assert bookmarks(states[-1], "campaign_performance") == {"1001": "2026-01-30"}
+
+
+def test_malloc_arenas_are_capped_where_glibc_allows_it():
+    # Fetch threads would otherwise each keep their own glibc arena (docs/performance.md).
+    is_glibc = platform.libc_ver()[0] == "glibc"
+    assert limit_malloc_arenas() is is_glibc
