@@ -9,6 +9,12 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 
+# Every venv gets its bytecode at install time. uv does not compile by default, and where
+# PYTHONDONTWRITEBYTECODE is set (common in containers, and on our CI machines) every
+# Meltano, tap, target and dbt process would otherwise compile its imports from source on
+# each start: `dbt --version` took 3.3 to 4.0 s without bytecode, 1.7 to 2.1 s with it.
+export UV_COMPILE_BYTECODE=1
+
 if ! command -v uv >/dev/null 2>&1; then
   step "Installing uv"
   python3 -m pip install --quiet --disable-pip-version-check uv

@@ -33,6 +33,7 @@ BAD_SETTINGS: list[tuple[str, dict[str, Any], str]] = [
     ("page_size 0", {"page_size": "0"}, "page_size"),
     ("page_size 5000", {"page_size": "5000"}, "page_size"),
     ("negative lookback", {"lookback_days": "-1"}, "lookback_days"),
+    ("zero request rate", {"max_requests_per_second": "0"}, "max_requests_per_second"),
     ("wrong api_url scheme", {"api_url": "ftp://business-api.tiktok.com/open_api"}, "api_url"),
     ("request_timeout 0", {"request_timeout": "0"}, "request_timeout"),
     ("token_expires_at not a time", {"token_expires_at": "soonish"}, "token_expires_at"),
