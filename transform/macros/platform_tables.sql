@@ -5,7 +5,7 @@
   ON DELETE CASCADE` open every table; `conflict_key` is the table's UNIQUE constraint (none
   for advertiser_info, which the upsert matches on `match_key` instead).
 -#}
-{% macro platform_table_spec(table_name) %}
+{% macro platform_table_specs() %}
     {%- set specs = {
         'advertiser_info': {
             'columns': [
@@ -60,6 +60,11 @@
             'index': ['data_source_id', 'stat_date'],
         },
     } -%}
+    {{ return(specs) }}
+{% endmacro %}
+
+{% macro platform_table_spec(table_name) %}
+    {%- set specs = platform_table_specs() -%}
     {%- if table_name not in specs -%}
         {{ exceptions.raise_compiler_error(
             "upsert_into_platform_table: no platform spec for '" ~ table_name
@@ -166,10 +171,10 @@ create index if not exists {{ relation.identifier }}_{{ spec.index | join('_') }
 {% macro create_platform_tables() %}
 select pg_advisory_xact_lock(hashtext('dra_tiktok_ads.platform_tables'));
 create schema if not exists {{ generate_schema_name('dra_tiktok_ads', none) }};
-{%- for name in ['advertiser_info', 'campaign_performance', 'ad_group_performance'] %}
+{%- for name, spec in platform_table_specs().items() %}
 {{ platform_table_ddl(api.Relation.create(
     database=target.database,
     schema=generate_schema_name('dra_tiktok_ads', none),
-    identifier=name), platform_table_spec(name)) }}
+    identifier=name), spec) }}
 {%- endfor %}
 {% endmacro %}
