@@ -67,7 +67,8 @@ def fresh_database(server_env: Mapping[str, str], name: str) -> dict[str, str]:
 
 
 def register(pg_env: Mapping[str, str], advertiser_ids: list[str], api_url: str) -> int:
-    from tap_tiktok_ads.platform.registration import (
+    from dra_tiktok_ads.details import ConnectionDetails
+    from dra_tiktok_ads.registration import (
         ensure_platform_objects,
         register_data_source,
     )
@@ -78,11 +79,7 @@ def register(pg_env: Mapping[str, str], advertiser_ids: list[str], api_url: str)
             conn,
             advertiser_id=advertiser_ids[0],
             advertiser_name="Benchmark",
-            details={
-                "access_token": "sim-access-token",
-                "advertiser_ids": advertiser_ids,
-                "api_url": api_url,
-            },
+            details=ConnectionDetails("sim-access-token", tuple(advertiser_ids), api_url=api_url),
             key_hex=BENCH_KEY_HEX,
         )
 

@@ -36,7 +36,7 @@ import requests
 from psycopg import sql
 
 from devstack.postgres import LocalPostgres, free_port
-from tap_tiktok_ads.platform.sync_runner import record_count_in_line
+from dra_tiktok_ads.sync_runner import record_count_in_line
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 LOCAL_DIR = REPO_ROOT / ".local"
@@ -295,7 +295,8 @@ def register_data_sources(
     key_hex: str,
 ) -> list[tuple[int, str, str]]:
     """Create or find one data source per advertiser; (id, advertiser_id, name) each."""
-    from tap_tiktok_ads.platform.registration import register_data_source
+    from dra_tiktok_ads.details import ConnectionDetails
+    from dra_tiktok_ads.registration import register_data_source
 
     registered = []
     with psycopg.connect(conninfo(pg_env), autocommit=True) as conn:
@@ -304,7 +305,7 @@ def register_data_sources(
                 conn,
                 advertiser_id=advertiser_id,
                 advertiser_name=name,
-                details={**details, "advertiser_ids": [advertiser_id]},
+                details=ConnectionDetails.from_json({**details, "advertiser_ids": [advertiser_id]}),
                 key_hex=key_hex,
             )
             registered.append((data_source_id, advertiser_id, name))

@@ -19,7 +19,7 @@ TAP = "tap-tiktok-ads"
 
 def private_project(work_dir: Path, edit: Callable[[dict[str, Any]], None] | None = None) -> Path:
     """``work_dir/project``: meltano.yml copied (after ``edit`` of its parsed form), the rest
-    linked. Returns the project folder."""
+    linked (the tap's source, the bridge's platform SQL). Returns the project folder."""
     project = work_dir / "project"
     (project / ".meltano").mkdir(parents=True, exist_ok=True)
     source = REPO_ROOT / "meltano.yml"
@@ -33,6 +33,8 @@ def private_project(work_dir: Path, edit: Callable[[dict[str, Any]], None] | Non
     links = {
         project / "transform": REPO_ROOT / "transform",
         project / "tap_tiktok_ads": REPO_ROOT / "tap_tiktok_ads",
+        # transform/dbt_project.yml reads the platform SQL from ../bridge/dra_tiktok_ads/sql.
+        project / "bridge": REPO_ROOT / "bridge",
         project / "pyproject.toml": REPO_ROOT / "pyproject.toml",
         **{
             project / ".meltano" / kind: REPO_ROOT / ".meltano" / kind

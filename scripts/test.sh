@@ -40,7 +40,7 @@ run "ruff check" .venv/bin/ruff check .
 run "ruff format" .venv/bin/ruff format --check .
 
 mypy_targets=()
-for dir in tap_tiktok_ads tiktok_sim devstack benchmarks; do
+for dir in tap_tiktok_ads bridge/dra_tiktok_ads simulator/tiktok_sim devstack benchmarks; do
   if compgen -G "${dir}/*.py" >/dev/null || compgen -G "${dir}/**/*.py" >/dev/null; then
     mypy_targets+=("$dir")
   fi

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from tap_tiktok_ads.connect import ConnectApp, ConnectSettings
-from tap_tiktok_ads.connect.saving import ConnectionSaver
+from dra_tiktok_ads.connect import ConnectApp, ConnectSettings
+from dra_tiktok_ads.connect.saving import ConnectionSaver
 from tests.connect.helpers import API, APP_SECRET, AUTH, REDIRECT, Browser, Clock
 
 

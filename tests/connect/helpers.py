@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 from wsgiref.util import setup_testing_defaults
 
-from tap_tiktok_ads.connect import ConnectApp
+from dra_tiktok_ads.connect import ConnectApp
 
 API = "https://api.test/open_api/v1.3"
 AUTH = "https://auth.test/portal/auth"

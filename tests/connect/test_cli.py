@@ -11,8 +11,8 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
+from dra_tiktok_ads.connect import cli
 from tap_tiktok_ads.auth import TokenStore
-from tap_tiktok_ads.connect import cli
 from tests.connect.helpers import free_port
 from tests.connect.simflow import consent
 from tiktok_sim import SimConfig, Simulator

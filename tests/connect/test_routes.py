@@ -13,9 +13,9 @@ import pytest
 import requests
 import requests_mock as rm
 
+from dra_tiktok_ads import crypto
+from dra_tiktok_ads.connect.saving import ConnectionSaver, SaveError
 from tap_tiktok_ads.auth import TokenStore
-from tap_tiktok_ads.connect.saving import ConnectionSaver, SaveError
-from tap_tiktok_ads.platform import crypto
 from tests.connect.helpers import (
     ACCESS_TOKEN,
     API,

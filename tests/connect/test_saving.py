@@ -7,15 +7,15 @@ import stat
 import psycopg
 import pytest
 
-from tap_tiktok_ads.auth import TokenStore
-from tap_tiktok_ads.connect.saving import (
+from dra_tiktok_ads import crypto
+from dra_tiktok_ads.connect.saving import (
     ConnectionSaver,
     SaveError,
     platform_configured,
     write_env_file,
 )
-from tap_tiktok_ads.connect.tiktok import Advertiser, Tokens
-from tap_tiktok_ads.platform import crypto
+from dra_tiktok_ads.connect.tiktok import Advertiser, Tokens
+from tap_tiktok_ads.auth import TokenStore
 
 ADVERTISERS = [
     Advertiser("7000000000000000001", "Shop One", "EUR", "Europe/Berlin"),

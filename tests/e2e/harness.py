@@ -15,7 +15,8 @@ from typing import Any
 import psycopg
 import pytest
 
-from tap_tiktok_ads.platform.registration import register_data_source
+from dra_tiktok_ads.details import ConnectionDetails
+from dra_tiktok_ads.registration import register_data_source
 from tiktok_sim import Simulator
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -86,7 +87,9 @@ class Pipeline:
                 conn,
                 advertiser_id=advertiser_id,
                 advertiser_name=f"Test {advertiser_id}",
-                details={"access_token": "sim-access-token", "api_url": self.simulator.api_url},
+                details=ConnectionDetails(
+                    "sim-access-token", (advertiser_id,), api_url=self.simulator.api_url
+                ),
                 key_hex=TEST_KEY_HEX,
                 project_id=project_id,
             )

@@ -25,7 +25,8 @@ from typing import Any
 import psycopg
 
 from devstack.postgres import PLACEHOLDER_PASSWORD
-from tap_tiktok_ads.platform.registration import register_data_source
+from dra_tiktok_ads.details import ConnectionDetails
+from dra_tiktok_ads.registration import register_data_source
 from tests.e2e.harness import (
     MELTANO,
     RAW_KEYS,
@@ -133,7 +134,7 @@ class Pipeline:
                 conn,
                 advertiser_id=advertiser_id,
                 advertiser_name=f"Reliability {advertiser_id}",
-                details={"access_token": ACCESS_TOKEN, "api_url": self.api_url},
+                details=ConnectionDetails(ACCESS_TOKEN, (advertiser_id,), api_url=self.api_url),
                 key_hex=KEY_HEX,
                 project_id=project_id,
             )

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import psycopg
 
-from tap_tiktok_ads.platform import registration
+from dra_tiktok_ads import registration
 from tests.transform import dataset, raw_layer
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from tap_tiktok_ads.platform import registration
+from dra_tiktok_ads import registration
 from tests.transform import dataset, harness, raw_layer
 from tests.transform.platform_catalog import DATA_SOURCE_COLUMNS, PLATFORM_ENUM_VALUES
 

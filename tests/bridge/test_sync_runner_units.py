@@ -15,9 +15,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tap_tiktok_ads.platform import crypto, sync_runner
-from tap_tiktok_ads.platform.registration import register_data_source
-from tap_tiktok_ads.platform.schedule import ScheduleError, add_months, next_scheduled_sync
+from dra_tiktok_ads import crypto, sync_runner
+from dra_tiktok_ads.details import ConnectionDetails
+from dra_tiktok_ads.registration import register_data_source
+from dra_tiktok_ads.schedule import ScheduleError, add_months, next_scheduled_sync
 from tests.e2e.harness import connect_to
 
 KEY = "ab" * 32
@@ -149,11 +150,7 @@ def test_pipeline_env_carries_the_data_sources_own_settings_only(tmp_path: Path)
     env = sync_runner.pipeline_env(
         settings,
         42,
-        details={
-            "access_token": "tok-42",
-            "advertiser_ids": ["7001"],
-            "api_url": "http://sim/open_api/v1.3",
-        },
+        details=ConnectionDetails("tok-42", ("7001",), api_url="http://sim/open_api/v1.3"),
         sync_config={},
         store_path=tmp_path / "tokens.json",
         sys_dir=tmp_path / "sys",
@@ -198,7 +195,7 @@ def test_locked_or_not_due_data_sources_are_skipped(
             db_connection,
             advertiser_id=f"700{i}",
             advertiser_name=f"A{i}",
-            details={"access_token": f"token-{i}"},
+            details=ConnectionDetails(f"token-{i}", (f"700{i}",)),
             key_hex=KEY,
             sync_schedule=schedule,
         )
@@ -242,7 +239,7 @@ def test_undecryptable_details_fail_that_source_with_a_clear_message(
         db_connection,
         advertiser_id="7009",
         advertiser_name="Other key",
-        details={"access_token": "token-x"},
+        details=ConnectionDetails("token-x", ("7009",)),
         key_hex="cd" * 32,  # encrypted with another key
         sync_schedule="hourly",
     )

@@ -4,7 +4,7 @@ A marketer connects once; the tokens and chosen advertisers are saved where the 
 them (token store, Meltano ``.env``, and the platform's ``dra_data_sources`` when configured).
 """
 
-from tap_tiktok_ads.connect.app import ConnectApp
-from tap_tiktok_ads.connect.settings import ConnectSettings, SettingsError
+from dra_tiktok_ads.connect.app import ConnectApp
+from dra_tiktok_ads.connect.settings import ConnectSettings, SettingsError
 
 __all__ = ["ConnectApp", "ConnectSettings", "SettingsError"]

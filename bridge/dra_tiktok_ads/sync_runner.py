@@ -47,14 +47,15 @@ import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from tap_tiktok_ads.auth import StoredTokens, TokenError, TokenStore, parse_utc_datetime
-from tap_tiktok_ads.platform import crypto, db
-from tap_tiktok_ads.platform.schedule import (
+from dra_tiktok_ads import crypto, db
+from dra_tiktok_ads.details import ConnectionDetails
+from dra_tiktok_ads.schedule import (
     AUTOMATIC_SCHEDULES,
     ScheduleError,
     next_scheduled_sync,
     utc_now,
 )
+from tap_tiktok_ads.auth import TokenError, TokenStore
 from tap_tiktok_ads.redaction import REDACTED, redact
 
 LOGGER = logging.getLogger("tap-tiktok-ads-sync")
@@ -299,29 +300,15 @@ class FirstLoadGate:
 
     def _release(self) -> None:
         if self._conn is not None:
-            self._conn.close()  # ends the session: the advisory lock goes with it
+            # Unlock explicitly: a closed session's locks go only when its backend exits,
+            # a moment after close() returns, and the next run may already be asking.
+            with contextlib.suppress(psycopg.Error):
+                self._conn.execute("SELECT pg_advisory_unlock_all()")
+            self._conn.close()
             self._conn = None
 
 
 # Tokens -----------------------------------------------------------------------------------
-
-
-def tokens_from_details(details: Mapping[str, Any]) -> StoredTokens:
-    expires = details.get("token_expires_at")
-    return StoredTokens(
-        access_token=str(details.get("access_token") or ""),
-        refresh_token=details.get("refresh_token") or None,
-        token_expires_at=parse_utc_datetime(str(expires)) if expires else None,
-        advertiser_ids=[str(i) for i in details.get("advertiser_ids") or []],
-    )
-
-
-def _same_tokens(a: StoredTokens, b: StoredTokens) -> bool:
-    return (a.access_token, a.refresh_token, a.token_expires_at) == (
-        b.access_token,
-        b.refresh_token,
-        b.token_expires_at,
-    )
 
 
 class TokenWriteBack:
@@ -339,7 +326,7 @@ class TokenWriteBack:
         conn: psycopg.Connection,
         data_source_id: int,
         *,
-        details: dict[str, Any],
+        details: ConnectionDetails,
         envelope: Any,
         store: TokenStore,
         key_hex: str,
@@ -352,7 +339,6 @@ class TokenWriteBack:
         self._store = store
         self._key_hex = key_hex
         self._secrets = secrets
-        self._current = tokens_from_details(details)
         self._lock = threading.Lock()
         self.rotated = False
         self.conflict = False
@@ -364,18 +350,11 @@ class TokenWriteBack:
             except TokenError as error:
                 LOGGER.warning("data source %s: %s", self._id, error)
                 return
-            if stored is None or not stored.access_token or _same_tokens(stored, self._current):
+            if stored is None or not stored.access_token or self._details.same_tokens(stored):
                 return
             self._secrets.update(s for s in (stored.access_token, stored.refresh_token) if s)
-            details = {
-                **self._details,
-                "access_token": stored.access_token,
-                "refresh_token": stored.refresh_token,
-                "token_expires_at": (
-                    stored.token_expires_at.isoformat() if stored.token_expires_at else None
-                ),
-            }
-            envelope = crypto.encrypt_details(details, self._key_hex)
+            details = self._details.with_tokens(stored)
+            envelope = details.encrypt(self._key_hex)
             row = self._conn.execute(
                 "UPDATE dra_data_sources SET connection_details = %s"
                 " WHERE id = %s AND connection_details = %s RETURNING id",
@@ -391,7 +370,7 @@ class TokenWriteBack:
             else:
                 LOGGER.info("data source %s: rotated tokens saved (encrypted)", self._id)
                 self.rotated = True
-            self._details, self._envelope, self._current = details, envelope, stored
+            self._details, self._envelope = details, envelope
 
 
 # Running Meltano --------------------------------------------------------------------------
@@ -645,7 +624,7 @@ def pipeline_env(
     settings: RunnerSettings,
     data_source_id: int,
     *,
-    details: Mapping[str, Any],
+    details: ConnectionDetails,
     sync_config: Mapping[str, Any],
     store_path: Path,
     sys_dir: Path,
@@ -657,44 +636,41 @@ def pipeline_env(
     if not base.get("MELTANO_DATABASE_URI"):
         # The private system dir must not move Meltano's state database.
         env["MELTANO_DATABASE_URI"] = f"sqlite:///{project_sys_dir / 'meltano.db'}"
-    advertiser_ids = [str(i) for i in details.get("advertiser_ids") or []]
-    if not advertiser_ids and sync_config.get("advertiser_id"):
-        advertiser_ids = [str(sync_config["advertiser_id"])]
     env |= {
         "MELTANO_SYS_DIR_ROOT": str(sys_dir),
         "DBT_TARGET_PATH": str(sys_dir / "dbt-target"),
         "DBT_LOG_PATH": str(sys_dir / "dbt-logs"),
         "TAP_TIKTOK_ADS_DATA_SOURCE_ID": str(data_source_id),
-        "TAP_TIKTOK_ADS_ACCESS_TOKEN": str(details.get("access_token") or ""),
-        "TAP_TIKTOK_ADS_ADVERTISER_IDS": json.dumps(advertiser_ids),
+        "TAP_TIKTOK_ADS_ACCESS_TOKEN": details.access_token,
+        "TAP_TIKTOK_ADS_ADVERTISER_IDS": json.dumps(list(details.advertiser_ids)),
         "TAP_TIKTOK_ADS_TOKEN_STORE_PATH": str(store_path),
         "TAP_TIKTOK_ADS_START_DATE": _start_date(settings, details, sync_config),
         "PATH": f"{Path(settings.meltano).parent}{os.pathsep}{base.get('PATH', os.defpath)}",
     }
-    if details.get("api_url"):
-        env["TAP_TIKTOK_ADS_API_URL"] = str(details["api_url"])
-    app_id = details.get("app_id") or base.get("TIKTOK_ADS_APP_ID")
+    if details.api_url:
+        env["TAP_TIKTOK_ADS_API_URL"] = details.api_url
+    app_id = details.app_id or base.get("TIKTOK_ADS_APP_ID")
     app_id = app_id or base.get("TAP_TIKTOK_ADS_APP_ID")
     if app_id:
         env["TAP_TIKTOK_ADS_APP_ID"] = str(app_id)
     app_secret = base.get("TIKTOK_ADS_APP_SECRET") or base.get("TAP_TIKTOK_ADS_APP_SECRET")
     if app_secret:
         env["TAP_TIKTOK_ADS_APP_SECRET"] = app_secret
-    if details.get("refresh_token"):
-        env["TAP_TIKTOK_ADS_REFRESH_TOKEN"] = str(details["refresh_token"])
-    if details.get("token_expires_at"):
-        env["TAP_TIKTOK_ADS_TOKEN_EXPIRES_AT"] = str(details["token_expires_at"])
+    if details.refresh_token:
+        env["TAP_TIKTOK_ADS_REFRESH_TOKEN"] = details.refresh_token
+    if details.token_expires_at:
+        env["TAP_TIKTOK_ADS_TOKEN_EXPIRES_AT"] = details.token_expires_at.isoformat()
     return env
 
 
 def _start_date(
-    settings: RunnerSettings, details: Mapping[str, Any], sync_config: Mapping[str, Any]
+    settings: RunnerSettings, details: ConnectionDetails, sync_config: Mapping[str, Any]
 ) -> str:
     """Per data source (sync_config / details ``start_date``), else --start-date, else
     ``TAP_TIKTOK_ADS_START_DATE``, else 90 days ago. Bookmarks make later runs incremental."""
     for value in (
         sync_config.get("start_date"),
-        details.get("start_date"),
+        details.start_date and details.start_date.isoformat(),
         settings.start_date,
         settings.base_env.get("TAP_TIKTOK_ADS_START_DATE"),
     ):
@@ -703,8 +679,8 @@ def _start_date(
     return (datetime.now(timezone.utc).date() - timedelta(days=DEFAULT_START_DAYS)).isoformat()
 
 
-def _secret_values(details: Mapping[str, Any], settings: RunnerSettings) -> set[str]:
-    values = {str(details.get(k) or "") for k in ("access_token", "refresh_token", "app_secret")}
+def _secret_values(details: ConnectionDetails, settings: RunnerSettings) -> set[str]:
+    values = details.secrets()
     values |= {
         settings.base_env.get(name, "")
         for name in (
@@ -807,18 +783,13 @@ def _run_claimed(
     LOGGER.info("data source %s: sync started", data_source_id)
     try:
         try:
-            details = crypto.decrypt_details(claimed["envelope"], settings.key_hex)
+            details = ConnectionDetails.decrypt(claimed["envelope"], settings.key_hex)
         except crypto.ConnectionDetailsError as error:
             outcome.message = f"Cannot read the connection details: {error}"
             return outcome
         secrets |= _secret_values(details, settings)
-        if not details.get("access_token"):
-            outcome.message = (
-                "The connection details hold no access token: reconnect the TikTok account."
-            )
-            return outcome
         store = TokenStore(workdir / "tokens.json")
-        store.save(tokens_from_details(details))
+        store.save(details.tokens())
         write_back = TokenWriteBack(
             conn,
             data_source_id,

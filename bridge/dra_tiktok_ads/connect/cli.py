@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from tap_tiktok_ads.connect.app import ConnectApp
-from tap_tiktok_ads.connect.settings import (
+from dra_tiktok_ads.connect.app import ConnectApp
+from dra_tiktok_ads.connect.settings import (
     CALLBACK_PATH,
     ConnectSettings,
     SettingsError,
@@ -30,13 +30,13 @@ from tap_tiktok_ads.connect.settings import (
 )
 
 if TYPE_CHECKING:
-    from tap_tiktok_ads.connect.saving import SaveResult
+    from dra_tiktok_ads.connect.saving import SaveResult
 
 PROG = "tap-tiktok-ads-connect"
 # Once saved, the browser still fetches the done page and its stylesheet and logo.
 DONE_GRACE_SECONDS = 1.0
 DONE_TIMEOUT_SECONDS = 15.0
-logger = logging.getLogger("tap_tiktok_ads.connect")
+logger = logging.getLogger("dra_tiktok_ads.connect")
 
 
 class ThreadingWSGIServer(ThreadingMixIn, WSGIServer):

@@ -8,7 +8,8 @@ import json
 import psycopg
 import pytest
 
-from tap_tiktok_ads.platform import crypto, registration
+from dra_tiktok_ads import crypto, registration
+from dra_tiktok_ads.details import ConnectionDetails
 from tests.transform.platform_catalog import DATA_SOURCE_COLUMNS, PLATFORM_ENUM_VALUES
 
 KEY = "11" * 32
@@ -16,11 +17,15 @@ ADVERTISER = "7000000000000000001"
 DETAILS = {"access_token": "act.very-secret", "refresh_token": "rft.very-secret", "app_id": "a"}
 
 
+def _details(**fields) -> ConnectionDetails:
+    return ConnectionDetails.from_json({"advertiser_ids": [ADVERTISER], **fields})
+
+
 def _register(conn, **overrides):
     arguments = {
         "advertiser_id": ADVERTISER,
         "advertiser_name": "Shop US",
-        "details": DETAILS,
+        "details": _details(**DETAILS),
         "key_hex": KEY,
     } | overrides
     return registration.register_data_source(conn, **arguments)
@@ -97,9 +102,9 @@ def test_register_creates_then_finds_and_updates(db_connection):
     assert "very-secret" not in json.dumps(stored)
     assert crypto.decrypt_details(stored, KEY) == {"advertiser_ids": [ADVERTISER], **DETAILS}
 
-    again = _register(db_connection, details={"access_token": "act.rotated"})
+    again = _register(db_connection, details=_details(access_token="act.rotated"))
     assert again == first
-    assert registration.read_connection_details(db_connection, first, KEY) == {
+    assert registration.read_connection_details(db_connection, first, KEY).to_json() == {
         "advertiser_ids": [ADVERTISER],
         "access_token": "act.rotated",
     }
@@ -132,7 +137,7 @@ def test_cli_reads_secrets_from_env_and_stdin_and_prints_only_the_id(
     data_source_id = int(out.strip())
     assert "act." not in out + err
     assert "rft." not in out + err
-    assert registration.read_connection_details(db_connection, data_source_id, KEY) == {
+    assert registration.read_connection_details(db_connection, data_source_id, KEY).to_json() == {
         "advertiser_ids": [ADVERTISER],
         "refresh_token": "rft.stdin",
         "access_token": "act.from-env",

@@ -2,7 +2,7 @@
   The platform objects the TikTok tables depend on, in ONE place.
 
   dbt reads this file as a macro (transform/dbt_project.yml lists this folder under
-  macro-paths) and runs it on-run-start; tap_tiktok_ads.platform.registration reads the text
+  macro-paths) and runs it on-run-start; dra_tiktok_ads.registration reads the text
   between the macro tags and runs the same statements. Keep the body plain SQL: no Jinja.
 
   Every statement is idempotent and safe to run concurrently (advisory lock). ALTER TYPE ...

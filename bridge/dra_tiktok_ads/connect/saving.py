@@ -19,11 +19,11 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
+from dra_tiktok_ads.connect.settings import DEFAULT_API_URL, ConnectSettings
+from dra_tiktok_ads.connect.tiktok import Advertiser, Tokens
+from dra_tiktok_ads.details import ConnectionDetails
 from tap_tiktok_ads.auth import StoredTokens, TokenStore
-from tap_tiktok_ads.connect.settings import DEFAULT_API_URL, ConnectSettings
-from tap_tiktok_ads.connect.tiktok import Advertiser, Tokens
 
 _ENV_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=")
 
@@ -129,18 +129,16 @@ def platform_configured(environ: Mapping[str, str]) -> bool:
 
 def connection_details(
     settings: ConnectSettings, tokens: Tokens, advertiser_id: str
-) -> dict[str, Any]:
-    """The platform's connection_details (before encryption); the app secret is never in it."""
-    return {
-        "access_token": tokens.access_token,
-        "refresh_token": tokens.refresh_token,
-        "token_expires_at": (
-            tokens.token_expires_at.isoformat() if tokens.token_expires_at else None
-        ),
-        "advertiser_ids": [advertiser_id],
-        "app_id": settings.app_id,
-        "api_url": settings.api_url,
-    }
+) -> ConnectionDetails:
+    """One advertiser's connection details; the app secret is never in them."""
+    return ConnectionDetails(
+        access_token=tokens.access_token,
+        refresh_token=tokens.refresh_token,
+        token_expires_at=tokens.token_expires_at,
+        advertiser_ids=(advertiser_id,),
+        app_id=settings.app_id,
+        api_url=settings.api_url,
+    )
 
 
 def register_on_platform(
@@ -154,7 +152,7 @@ def register_on_platform(
     # Imported here: the platform glue (and its database) is optional for Singer users.
     import psycopg
 
-    from tap_tiktok_ads.platform import crypto, db, registration
+    from dra_tiktok_ads import crypto, db, registration
 
     ids: dict[str, int] = {}
     try:

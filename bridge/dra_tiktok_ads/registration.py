@@ -16,14 +16,15 @@ import json
 import os
 import re
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from importlib import resources
 from typing import Any
 
 import psycopg
 from psycopg.types.json import Jsonb
 
-from tap_tiktok_ads.platform import crypto, db
+from dra_tiktok_ads import crypto, db
+from dra_tiktok_ads.details import ConnectionDetails
 
 DATA_TYPE = "tiktok_ads"
 CLASSIFICATION = "marketing_campaign_data"
@@ -41,7 +42,7 @@ class RegistrationError(RuntimeError):
 def platform_objects_sql() -> str:
     """The platform-object statements, read from the file dbt also runs on-run-start."""
     text = (
-        resources.files("tap_tiktok_ads.platform")
+        resources.files("dra_tiktok_ads")
         .joinpath("sql/platform_objects.sql")
         .read_text(encoding="utf-8")
     )
@@ -81,7 +82,7 @@ def register_data_source(
     *,
     advertiser_id: str,
     advertiser_name: str,
-    details: Mapping[str, Any],
+    details: ConnectionDetails,
     key_hex: str,
     sync_schedule: str = "daily",
     project_id: int | None = None,
@@ -96,12 +97,16 @@ def register_data_source(
     """
     if not advertiser_id.strip():
         raise RegistrationError("advertiser_id must not be empty.")
+    if advertiser_id not in details.advertiser_ids:
+        raise RegistrationError(
+            f"The connection details are for advertisers {', '.join(details.advertiser_ids)},"
+            f" not {advertiser_id}: a data source reads only its own advertiser."
+        )
     if sync_schedule not in SYNC_SCHEDULES:
         raise RegistrationError(
             f"sync_schedule {sync_schedule!r} is not one of {', '.join(SYNC_SCHEDULES)}."
         )
-    stored_details = {"advertiser_ids": [advertiser_id], **details}
-    envelope = Jsonb(crypto.encrypt_details(stored_details, key_hex))
+    envelope = Jsonb(details.encrypt(key_hex))
     sync_config = Jsonb({"advertiser_id": advertiser_id, "loader": "tap-tiktok-ads"})
     ensure_platform_objects(conn)
     with conn.transaction():
@@ -140,17 +145,17 @@ def register_data_source(
 
 def read_connection_details(
     conn: psycopg.Connection, data_source_id: int, key_hex: str
-) -> dict[str, Any]:
+) -> ConnectionDetails:
     """Decrypt the stored connection details of a data source."""
     row = conn.execute(
         "SELECT connection_details FROM dra_data_sources WHERE id = %s", (data_source_id,)
     ).fetchone()
     if row is None:
         raise RegistrationError(f"No data source with id {data_source_id}.")
-    return crypto.decrypt_details(row[0], key_hex)
+    return ConnectionDetails.decrypt(row[0], key_hex)
 
 
-def _load_details(args: argparse.Namespace) -> dict[str, Any]:
+def _load_details(args: argparse.Namespace) -> ConnectionDetails:
     details: dict[str, Any] = {}
     if args.details_file:
         try:
@@ -179,7 +184,8 @@ def _load_details(args: argparse.Namespace) -> dict[str, Any]:
         raise RegistrationError(
             "No access token: give --access-token-env VAR or an access_token in --details-file."
         )
-    return details
+    details.setdefault("advertiser_ids", [args.advertiser_id])
+    return ConnectionDetails.from_json(details)
 
 
 def _read(path: str) -> str:

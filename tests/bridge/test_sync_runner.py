@@ -18,9 +18,10 @@ from typing import Any
 import psycopg
 import pytest
 
-from tap_tiktok_ads.platform import crypto
-from tap_tiktok_ads.platform.registration import register_data_source
-from tap_tiktok_ads.platform.schedule import next_scheduled_sync
+from dra_tiktok_ads import crypto
+from dra_tiktok_ads.details import ConnectionDetails
+from dra_tiktok_ads.registration import register_data_source
+from dra_tiktok_ads.schedule import next_scheduled_sync
 from tests.e2e.harness import (
     END_DATE,
     LOOKBACK_DAYS,
@@ -103,7 +104,7 @@ class Platform:
                 conn,
                 advertiser_id=advertiser_id,
                 advertiser_name=f"Test {advertiser_id}",
-                details=details,
+                details=ConnectionDetails.from_json(details | {"advertiser_ids": [advertiser_id]}),
                 key_hex=KEY,
                 sync_schedule=schedule,
                 project_id=project_id,

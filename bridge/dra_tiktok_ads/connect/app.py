@@ -34,8 +34,8 @@ from string import Template
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from tap_tiktok_ads.connect.settings import ConnectSettings, is_loopback_host
-from tap_tiktok_ads.connect.tiktok import (
+from dra_tiktok_ads.connect.settings import ConnectSettings, is_loopback_host
+from dra_tiktok_ads.connect.tiktok import (
     Advertiser,
     Problem,
     TikTokError,
@@ -44,9 +44,9 @@ from tap_tiktok_ads.connect.tiktok import (
 )
 
 if TYPE_CHECKING:
-    from tap_tiktok_ads.connect.saving import SaveResult
+    from dra_tiktok_ads.connect.saving import SaveResult
 
-logger = logging.getLogger("tap_tiktok_ads.connect")
+logger = logging.getLogger("dra_tiktok_ads.connect")
 
 SESSION_COOKIE = "tiktok_connect_session"
 MAX_SESSIONS = 1000
@@ -82,13 +82,13 @@ class Markup(str):
 
 @cache
 def _template(name: str) -> Template:
-    source = resources.files("tap_tiktok_ads.connect").joinpath("templates", name)
+    source = resources.files("dra_tiktok_ads.connect").joinpath("templates", name)
     return Template(source.read_text(encoding="utf-8"))
 
 
 @cache
 def _static(name: str) -> bytes:
-    return resources.files("tap_tiktok_ads.connect").joinpath("static", name).read_bytes()
+    return resources.files("dra_tiktok_ads.connect").joinpath("static", name).read_bytes()
 
 
 def render(template: str, /, **values: object) -> Markup:
@@ -261,7 +261,7 @@ class ConnectApp:
             timeout=settings.request_timeout,
         )
         if saver is None:
-            from tap_tiktok_ads.connect.saving import ConnectionSaver
+            from dra_tiktok_ads.connect.saving import ConnectionSaver
 
             saver = ConnectionSaver()
         self._saver = saver
