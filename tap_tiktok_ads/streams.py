@@ -336,3 +336,8 @@ STREAM_TYPES: list[type[TikTokStream]] = [
     CampaignPerformanceStream,
     AdGroupPerformanceStream,
 ]
+
+
+def default_stream_names() -> tuple[str, ...]:
+    """The streams a run syncs when its catalog selects nothing else (the platform's set)."""
+    return tuple(stream.name for stream in STREAM_TYPES if stream.selected_by_default)
