@@ -1,4 +1,4 @@
-"""The base stream: TikTok's envelope, error classification, shared session and throttle."""
+"""The base streams: URL, auth, session, retries and error handling shared by every stream."""
 
 from __future__ import annotations
 
@@ -7,55 +7,25 @@ import random
 from collections.abc import Generator, Iterable, Mapping
 from datetime import datetime, timezone
 from functools import cached_property
-from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
-import orjson
 import requests
-from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+from singer_sdk.exceptions import FatalAPIError
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.singerlib.messages import RecordMessage
 from singer_sdk.streams import RESTStream
 
 from tap_tiktok_ads.batches import BatchFiles, checkpointed_manifests
-from tap_tiktok_ads.pagination import TikTokPaginator, envelope_data
+from tap_tiktok_ads.envelope import check_response, envelope_data, envelope_of
+from tap_tiktok_ads.pagination import TikTokPaginator
+from tap_tiktok_ads.services import TikTokTap
 
 if TYPE_CHECKING:
-    from backoff.types import Details
     from singer_sdk.helpers._batch import BaseBatchFileEncoding, BatchConfig
     from singer_sdk.helpers.types import Context
 
-    from tap_tiktok_ads.tap import TapTikTokAds
-
-#: Codes TikTok uses for transient conditions: rate limits, tasks not ready, its own faults.
-RETRIABLE_CODES = {
-    40100: "app rate limit reached",
-    40133: "advertiser QPS limit reached",
-    40200: "task error",
-    40201: "task not ready",
-    40202: "request conflict",
-    40700: "internal validation error",
-    50000: "TikTok system error",
-    50002: "TikTok-side error",
-}
-
-#: Codes that no retry will fix, with what the user should do about them.
-FATAL_CODES = {
-    40001: "no permission: the token cannot access this advertiser or endpoint; check "
-    "advertiser_ids and the app's scopes, or reconnect the account",
-    40002: "parameter error: the API rejected a field or value (see its message); this "
-    "usually means the API changed, please report it with the request_id",
-    40007: "object does not exist: check advertiser_ids",
-    40104: "no access token was sent: set access_token (or token_store_path)",
-    40105: "the access token is invalid or expired: reconnect the account "
-    "(tap-tiktok-ads-connect) or set a new access_token",
-}
-
-TOKEN_REJECTED = 40105
 #: Tries per request before a retriable failure becomes the run's failure (about 2 minutes).
 MAX_TRIES = 8
-
-_ENVELOPE_ATTR = "_tiktok_envelope"
 
 
 class SyncStoppedError(Exception):
@@ -63,14 +33,8 @@ class SyncStoppedError(Exception):
 
 
 def utc_now() -> datetime:
-    """The current time; tests replace it (in ``streams``) to pin 'today'."""
+    """The current time; tests replace it (in ``streams.reports``) to pin 'today'."""
     return datetime.now(timezone.utc)
-
-
-def envelope_of(response: requests.Response) -> dict[str, Any]:
-    """The decoded body, decoded once by ``validate_response``."""
-    envelope: dict[str, Any] = getattr(response, _ENVELOPE_ATTR)
-    return envelope
 
 
 def encode_query(params: Mapping[str, Any]) -> dict[str, Any]:
@@ -89,7 +53,7 @@ class TikTokStream(RESTStream[int]):
     # (about half of a toy tap's CPU) has nothing to do.
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
 
-    _tap: TapTikTokAds
+    _tap: TikTokTap
     #: Set when a checkpoint moved the bookmark in BATCH mode (its STATE waits for the BATCH).
     _checkpoint_pending = False
 
@@ -103,12 +67,11 @@ class TikTokStream(RESTStream[int]):
 
     @property
     def requests_session(self) -> requests.Session:
-        session: requests.Session = self._tap.http_session
-        return session
+        return self._tap.http_session
 
     @property
     def timeout(self) -> int:
-        return int(self.config.get("request_timeout", 60))
+        return int(self.config["request_timeout"])
 
     @cached_property
     def _every_property_selected(self) -> bool:
@@ -180,42 +143,9 @@ class TikTokStream(RESTStream[int]):
     # Errors
 
     def validate_response(self, response: requests.Response) -> None:
-        """Decide by HTTP status first, then by the body code (errors usually come as 200)."""
-        path = self._path_of(response)
-        status = response.status_code
-        if status == HTTPStatus.TOO_MANY_REQUESTS or status >= HTTPStatus.INTERNAL_SERVER_ERROR:
-            msg = f"HTTP {status} from {path}"
-            raise RetriableAPIError(msg, response)
-        if status >= HTTPStatus.BAD_REQUEST:
-            msg = f"HTTP {status} {response.reason} from {path}: check the token and advertiser_ids"
-            raise FatalAPIError(msg)
-        try:
-            envelope = orjson.loads(response.content)  # twice as fast as response.json()
-            if not isinstance(envelope, dict):
-                raise TypeError(type(envelope).__name__)
-        except (ValueError, TypeError):
-            msg = f"malformed response body from {path} (HTTP {status})"
-            raise RetriableAPIError(msg, response) from None
-        setattr(response, _ENVELOPE_ATTR, envelope)
-        code = envelope.get("code")
-        if code == 0:
-            return
-        detail = (
-            f"TikTok code {code} from {path}: {envelope.get('message')!s} "
-            f"(request_id {envelope.get('request_id')})"
+        check_response(
+            response, self._path_of(response), self._tap.token_manager.renew_after_rejection
         )
-        if code == TOKEN_REJECTED and self._tap.token_manager.renew_after_rejection(
-            response.request.headers.get("Access-Token", "")
-        ):
-            raise RetriableAPIError(f"{detail}; the token was refreshed", response)
-        if isinstance(code, int) and code in RETRIABLE_CODES:
-            raise RetriableAPIError(f"{detail}; {RETRIABLE_CODES[code]}", response)
-        hint = (
-            FATAL_CODES.get(code, "unexpected error code; not retried")
-            if isinstance(code, int)
-            else "response without an error code; not retried"
-        )
-        raise FatalAPIError(f"{detail}. {hint}")
 
     def _path_of(self, response: requests.Response) -> str:
         # Only the path: query strings can hold the app secret (advertiser discovery).
@@ -239,7 +169,7 @@ class TikTokStream(RESTStream[int]):
     def backoff_max_tries(self) -> int:
         return MAX_TRIES
 
-    def backoff_handler(self, details: Details) -> None:
+    def backoff_handler(self, details: Mapping[str, Any]) -> None:
         if self._tap.stopping.is_set():
             # The run already failed: a prefetching worker must not keep retrying (and keep
             # the process alive) for a page nobody will read.
@@ -275,3 +205,11 @@ class TikTokStream(RESTStream[int]):
         send = self.request_decorator(self._request)
         response: requests.Response = send(prepared, context)
         return response
+
+
+class AdvertiserPartitionedStream(TikTokStream):
+    """One partition (and one bookmark) per advertiser."""
+
+    @property
+    def partitions(self) -> list[dict[str, Any]]:
+        return [{"advertiser_id": advertiser_id} for advertiser_id in self._tap.advertisers.ids()]

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from tap_tiktok_ads import streams
+from tap_tiktok_ads.streams import reports
 from tests.tap.fake_api import bookmarks, run_tap
 from tiktok_sim import SimConfig, Simulator
 from tiktok_sim.dataset import LEVEL_ADGROUP, LEVEL_CAMPAIGN
@@ -28,7 +28,7 @@ def sim():
 def pinned_today(monkeypatch):
     # Noon UTC on END is END in every simulated time zone (UTC-12..UTC+12 would not be, so
     # the simulator's zones stay within that).
-    monkeypatch.setattr(streams, "utc_now", lambda: datetime(2026, 11, 20, 12, tzinfo=timezone.utc))
+    monkeypatch.setattr(reports, "utc_now", lambda: datetime(2026, 11, 20, 12, tzinfo=timezone.utc))
 
 
 def config_for(sim, **overrides):

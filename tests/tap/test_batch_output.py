@@ -17,7 +17,8 @@ import pytest
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers._batch import BatchConfig
 
-from tap_tiktok_ads import batches, streams
+from tap_tiktok_ads import batches
+from tap_tiktok_ads.streams import reports
 from tap_tiktok_ads.tap import TapTikTokAds
 from tests.tap.fake_api import bookmarks, run_tap
 from tests.tap.test_against_simulator import config_for as simulator_config
@@ -40,7 +41,7 @@ def sim():
 
 @pytest.fixture(autouse=True)
 def pinned_today(monkeypatch):
-    monkeypatch.setattr(streams, "utc_now", lambda: datetime(2026, 11, 20, 12, tzinfo=timezone.utc))
+    monkeypatch.setattr(reports, "utc_now", lambda: datetime(2026, 11, 20, 12, tzinfo=timezone.utc))
 
 
 def config_for(sim, **overrides):

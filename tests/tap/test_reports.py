@@ -10,8 +10,8 @@ from datetime import datetime
 
 import pytest
 
-from tap_tiktok_ads import streams
-from tap_tiktok_ads.pagination import limit_malloc_arenas
+from tap_tiktok_ads.memory import limit_malloc_arenas
+from tap_tiktok_ads.streams import reports
 from tap_tiktok_ads.tap import TapTikTokAds
 from tests.tap.fake_api import TOKEN, FakeTikTok, bookmarks, run_tap
 
@@ -19,7 +19,7 @@ BASE = {"access_token": TOKEN, "advertiser_ids": ["1001"], "max_requests_per_sec
 
 
 def pin_now(monkeypatch: pytest.MonkeyPatch, iso: str) -> None:
-    monkeypatch.setattr(streams, "utc_now", lambda: datetime.fromisoformat(iso))
+    monkeypatch.setattr(reports, "utc_now", lambda: datetime.fromisoformat(iso))
 
 
 def campaign_report_requests(api: FakeTikTok) -> list[dict]:

@@ -1,9 +1,8 @@
-"""The streams. Each states only what differs: name, path, keys, fields, data level."""
+"""Daily report streams: date windows, pages fetched ahead, a bookmark per window."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from functools import cached_property, partial
 from typing import Any, ClassVar
@@ -11,161 +10,14 @@ from typing import Any, ClassVar
 from singer_sdk.helpers.types import Context
 
 from tap_tiktok_ads import schemas
-from tap_tiktok_ads.client import TikTokStream, envelope_of, utc_now
-from tap_tiktok_ads.pagination import RawPage, envelope_data, prefetch_ordered, total_pages
-from tap_tiktok_ads.values import LOGGER, api_time_to_iso, report_day, to_integer, to_number
+from tap_tiktok_ads.client import AdvertiserPartitionedStream, utc_now
+from tap_tiktok_ads.pagination import RawPage
+from tap_tiktok_ads.prefetch import prefetch_ordered
+from tap_tiktok_ads.values import LOGGER, report_day, to_integer, to_number
+from tap_tiktok_ads.windows import DateWindow, date_windows, window_page_tasks
 
-#: TikTok rejects daily reports spanning more than this many days (code 40002).
-MAX_WINDOW_DAYS = 30
 REPORT_PATH = "/report/integrated/get/"
 FIRST_PAGE_LOOKAHEAD = 2
-
-
-class AdvertiserPartitionedStream(TikTokStream):
-    """One partition (and one bookmark) per advertiser."""
-
-    @property
-    def partitions(self) -> list[dict[str, Any]]:
-        return [{"advertiser_id": advertiser_id} for advertiser_id in self._tap.advertisers.ids()]
-
-
-class AdvertiserInfoStream(TikTokStream):
-    name = "advertiser_info"
-    path = "/advertiser/info/"
-    primary_keys: ClassVar[list[str]] = ["advertiser_id"]
-    replication_key = None
-    schema = schemas.ADVERTISER_INFO
-
-    def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:  # noqa: ARG002
-        for row in self._tap.advertisers.details():
-            yield {
-                "advertiser_id": str(row["advertiser_id"]),
-                "name": row.get("name"),
-                "currency": row.get("currency"),
-                "timezone": row.get("timezone"),
-                "display_timezone": row.get("display_timezone"),
-                "status": row.get("status"),
-                "create_time": api_time_to_iso(row.get("create_time")),
-            }
-
-
-class EntityStream(AdvertiserPartitionedStream):
-    """Campaigns and ad groups, paged; deleted objects included on request."""
-
-    id_field: ClassVar[str]
-    _NUMERIC_FIELDS = ("budget",)
-    _TIME_FIELDS = ("create_time", "modify_time")
-
-    @cached_property
-    def entity_fields(self) -> list[str]:
-        """The fields to request: the schema's, less the partition's advertiser_id."""
-        return [name for name in self.schema["properties"] if name != "advertiser_id"]
-
-    def get_url_params(
-        self, context: Context | None, next_page_token: int | None
-    ) -> dict[str, Any]:
-        assert context is not None
-        params: dict[str, Any] = {
-            "advertiser_id": context["advertiser_id"],
-            "page": next_page_token or 1,
-            "page_size": self.config.get("page_size", 1000),
-            "fields": self.entity_fields,
-        }
-        if self.config.get("include_deleted", True):
-            # Deleted objects still carry spend in reports; without them totals fall short.
-            params["filtering"] = {"primary_status": "STATUS_ALL"}
-        from tap_tiktok_ads.client import encode_query
-
-        return encode_query(params)
-
-    def post_process(
-        self, row: dict[str, Any], context: Context | None = None
-    ) -> dict[str, Any] | None:
-        assert context is not None
-        if not row.get(self.id_field):
-            LOGGER.warning("Skipping a %s row without %s", self.name, self.id_field)
-            return None
-        record = {name: row.get(name) for name in self.entity_fields}
-        record["advertiser_id"] = context["advertiser_id"]
-        record[self.id_field] = str(row[self.id_field])
-        for name in self._NUMERIC_FIELDS:
-            record[name] = to_number(name, record.get(name))
-        for name in self._TIME_FIELDS:
-            record[name] = api_time_to_iso(record.get(name))
-        return record
-
-
-class CampaignsStream(EntityStream):
-    name = "campaigns"
-    path = "/campaign/get/"
-    primary_keys: ClassVar[list[str]] = ["advertiser_id", "campaign_id"]
-    replication_key = None
-    schema = schemas.CAMPAIGNS
-    id_field = "campaign_id"
-
-
-class AdGroupsStream(EntityStream):
-    name = "ad_groups"
-    path = "/adgroup/get/"
-    primary_keys: ClassVar[list[str]] = ["advertiser_id", "adgroup_id"]
-    replication_key = None
-    schema = schemas.AD_GROUPS
-    id_field = "adgroup_id"
-
-
-@dataclass(frozen=True)
-class DateWindow:
-    start: date
-    end: date
-
-
-def date_windows(start: date, end: date, max_days: int = MAX_WINDOW_DAYS) -> list[DateWindow]:
-    """Inclusive windows of at most ``max_days`` covering ``start``..``end``."""
-    windows = []
-    while start <= end:
-        window_end = min(start + timedelta(days=max_days - 1), end)
-        windows.append(DateWindow(start, window_end))
-        start = window_end + timedelta(days=1)
-    return windows
-
-
-TaggedPage = tuple[DateWindow, RawPage, bool]
-
-
-def _window_page_tasks(
-    windows: list[DateWindow],
-    first_pages: Iterator[RawPage],
-    fetch: Callable[[DateWindow, int], RawPage],
-) -> Iterator[Callable[[], TaggedPage]]:
-    """Every page of every window, in order, tagged with its window and whether it is the
-    window's last. A failed first page is raised in its turn, after earlier windows."""
-    for window in windows:
-        try:
-            first_page = next(first_pages)
-        except Exception as error:  # re-raised when its turn comes
-            yield partial(_raise, error)
-            return
-        last = max(first_page.total_page, 1)
-        yield partial(_tagged, window, first_page, last == 1)
-        for number in range(2, last + 1):
-            yield partial(_fetch_tagged, window, fetch, number, number == last)
-
-
-def _raise(error: Exception) -> TaggedPage:
-    raise error
-
-
-def _tagged(window: DateWindow, page: RawPage, is_last: bool) -> TaggedPage:
-    return window, page, is_last
-
-
-def _fetch_tagged(
-    window: DateWindow,
-    fetch: Callable[[DateWindow, int], RawPage],
-    number: int,
-    is_last: bool,
-) -> TaggedPage:
-    return window, fetch(window, number), is_last
 
 
 class ReportStream(AdvertiserPartitionedStream):
@@ -196,7 +48,7 @@ class ReportStream(AdvertiserPartitionedStream):
         first_pages = prefetch_ordered(
             pool, (partial(fetch, w, 1) for w in windows), FIRST_PAGE_LOOKAHEAD
         )
-        pages = prefetch_ordered(pool, _window_page_tasks(windows, first_pages, fetch), depth)
+        pages = prefetch_ordered(pool, window_page_tasks(windows, first_pages, fetch), depth)
         seen: set[tuple[str, str]] = set()
         try:
             for window, page, is_last_page in pages:
@@ -214,7 +66,7 @@ class ReportStream(AdvertiserPartitionedStream):
         start = self._config_date("start_date") or today
         bookmark = self.get_context_state(context).get("replication_key_value")
         if bookmark:
-            lookback = timedelta(days=int(self.config.get("lookback_days", 7)))
+            lookback = timedelta(days=int(self.config["lookback_days"]))
             start = max(start, date.fromisoformat(str(bookmark)[:10]) - lookback)
         windows = date_windows(start, end)
         LOGGER.info(
@@ -241,9 +93,9 @@ class ReportStream(AdvertiserPartitionedStream):
             "start_date": window.start.isoformat(),
             "end_date": window.end.isoformat(),
             "page": page,
-            "page_size": self.config.get("page_size", 1000),
+            "page_size": self.config["page_size"],
         }
-        if self.config.get("include_deleted", True):
+        if self.config["include_deleted"]:
             params["filtering"] = [
                 {
                     "field_name": self.status_filter_field,
@@ -251,8 +103,9 @@ class ReportStream(AdvertiserPartitionedStream):
                     "filter_value": '["STATUS_ALL"]',
                 }
             ]
-        response = self.fetch_response(REPORT_PATH, params, {"advertiser_id": advertiser_id})
-        return RawPage(response.content, total_pages(envelope_data(envelope_of(response))))
+        return RawPage.of(
+            self.fetch_response(REPORT_PATH, params, {"advertiser_id": advertiser_id})
+        )
 
     @cached_property
     def _metric_parsers(self) -> list[tuple[str, Callable[[str, object], Any]]]:
@@ -327,17 +180,3 @@ class AdGroupPerformanceStream(ReportStream):
     status_filter_field = "adgroup_status"
     attribute_fields: ClassVar[list[str]] = ["campaign_id", "adgroup_name"]
     metric_types = schemas.AD_GROUP_REPORT_METRICS
-
-
-STREAM_TYPES: list[type[TikTokStream]] = [
-    AdvertiserInfoStream,
-    CampaignsStream,
-    AdGroupsStream,
-    CampaignPerformanceStream,
-    AdGroupPerformanceStream,
-]
-
-
-def default_stream_names() -> tuple[str, ...]:
-    """The streams a run syncs when its catalog selects nothing else (the platform's set)."""
-    return tuple(stream.name for stream in STREAM_TYPES if stream.selected_by_default)

@@ -1,0 +1,236 @@
+"""The tap's settings: the one declaration of names, types, defaults and secrecy, and the
+checks a JSON schema cannot express.
+
+Defaults live only here: the SDK fills them into the config before the tap reads it, and
+meltano.yml, the Hub definition and the README's settings table are checked against (or
+generated from) this schema.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import date
+from typing import Any
+from urllib.parse import urlparse
+
+from singer_sdk import typing as th
+
+from tap_tiktok_ads import batches
+from tap_tiktok_ads.auth import StoredTokens, TokenError, parse_utc_datetime
+
+PRODUCTION_API_URL = "https://business-api.tiktok.com/open_api/v1.3"
+SANDBOX_API_URL = "https://sandbox-ads.tiktok.com/open_api/v1.3"
+
+CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
+    th.Property(
+        "access_token",
+        th.StringType(),
+        secret=True,
+        title="Access token",
+        description=(
+            "Marketing API access token, sent as the Access-Token header. Required unless "
+            "token_store_path points at a token store (written by tap-tiktok-ads-connect)."
+        ),
+    ),
+    th.Property(
+        "advertiser_ids",
+        th.ArrayType(th.StringType()),
+        title="Advertiser IDs",
+        description=(
+            "Advertisers to sync. Empty: those in the token store, else every advertiser "
+            "the token is authorized for (discovered with app_id and app_secret)."
+        ),
+        examples=[["7012345678901234567"]],
+    ),
+    th.Property(
+        "start_date",
+        th.DateType(),
+        required=True,
+        title="Start date",
+        description="First day to extract (YYYY-MM-DD, advertiser time zone).",
+        examples=["2026-01-01"],
+    ),
+    th.Property(
+        "end_date",
+        th.DateType(),
+        title="End date",
+        description=(
+            "Last day to extract, inclusive. Default: today in each advertiser's time zone "
+            "(today's partial numbers are re-read by the next run)."
+        ),
+    ),
+    th.Property(
+        "lookback_days",
+        th.IntegerType(minimum=0, maximum=365),
+        default=7,
+        title="Lookback days",
+        description=(
+            "Days re-read before the bookmark on every run, because TikTok attributes "
+            "conversions to earlier days for a while (7 is sane; some teams use 28)."
+        ),
+    ),
+    th.Property(
+        "app_id",
+        th.StringType(),
+        title="App ID",
+        description="TikTok developer app id: for advertiser discovery and token refresh.",
+    ),
+    th.Property(
+        "app_secret",
+        th.StringType(),
+        secret=True,
+        title="App secret",
+        description="TikTok developer app secret: for advertiser discovery and token refresh.",
+    ),
+    th.Property(
+        "refresh_token",
+        th.StringType(),
+        secret=True,
+        title="Refresh token",
+        description=(
+            "Refresh token for apps with expiring tokens. With token_expires_at, the tap "
+            "refreshes before expiry and persists the rotated token to token_store_path."
+        ),
+    ),
+    th.Property(
+        "token_expires_at",
+        th.DateTimeType(),
+        title="Token expires at",
+        description="Expiry of access_token (ISO-8601). Empty: the token does not expire.",
+    ),
+    th.Property(
+        "token_store_path",
+        th.StringType(),
+        title="Token store path",
+        description=(
+            "JSON file holding the current tokens: read first on start, rewritten "
+            "atomically (mode 0600) whenever a token is refreshed."
+        ),
+        examples=[".secrets/tiktok_tokens.json"],
+    ),
+    th.Property(
+        "api_url",
+        th.StringType(),
+        title="API URL",
+        description=(
+            "Base URL override, e.g. the local simulator or a proxy. Default: "
+            f"{PRODUCTION_API_URL} (or the sandbox URL when sandbox is true)."
+        ),
+    ),
+    th.Property(
+        "sandbox",
+        th.BooleanType(),
+        default=False,
+        title="Sandbox",
+        description=f"Use TikTok's sandbox ({SANDBOX_API_URL}); it has no discovery.",
+    ),
+    th.Property(
+        "page_size",
+        th.IntegerType(minimum=1, maximum=1000),
+        default=1000,
+        title="Page size",
+        description="Rows per page, 1..1000. 1000 needs the fewest requests.",
+    ),
+    th.Property(
+        "max_requests_per_second",
+        th.NumberType(exclusive_minimum=0, maximum=1000),
+        default=10,
+        title="Max requests per second",
+        description=(
+            "Request budget shared by every stream and advertiser of a run. TikTok allows "
+            "about 10 (basic), 20 (advanced) or 30 (premium) per app."
+        ),
+    ),
+    th.Property(
+        "include_deleted",
+        th.BooleanType(),
+        default=True,
+        title="Include deleted",
+        description=(
+            "Include deleted campaigns and ad groups in entities and reports; their "
+            "spend is real, and without them totals fall short of Ads Manager."
+        ),
+    ),
+    th.Property(
+        "request_timeout",
+        th.IntegerType(minimum=1, maximum=3600),
+        default=60,
+        title="Request timeout",
+        description="Seconds to wait for one response before retrying.",
+    ),
+).to_dict()
+
+#: Settings whose values never reach a log line, an error message or a file we write.
+SECRET_SETTINGS = tuple(
+    name for name, prop in CONFIG_SCHEMA["properties"].items() if prop.get("secret")
+)
+
+
+def semantic_errors(
+    config: Mapping[str, Any], stored_tokens: Callable[[], StoredTokens | None]
+) -> list[str]:
+    """What the schema cannot express, one line per problem naming its setting.
+
+    ``stored_tokens`` reads the token store (``token_store_path``); its ``TokenError``
+    becomes one of the lines.
+    """
+    errors: list[str] = []
+    start, end = (_parse_setting_date(config, name, errors) for name in ("start_date", "end_date"))
+    if start and end and end < start:
+        errors.append(f"end_date {end} is before start_date {start}: fix one of them")
+    expires = config.get("token_expires_at")
+    if expires:
+        try:
+            parse_utc_datetime(str(expires))
+        except ValueError:
+            errors.append(
+                f"token_expires_at {expires!r} is not an ISO-8601 date-time, "
+                "e.g. 2026-12-01T00:00:00Z"
+            )
+    api_url = config.get("api_url")
+    if api_url:
+        parsed = urlparse(str(api_url))
+        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+            errors.append(
+                f"api_url {api_url!r} is not an http(s) URL: use e.g. {PRODUCTION_API_URL}"
+            )
+    for position, advertiser_id in enumerate(config.get("advertiser_ids") or []):
+        if not str(advertiser_id).isdigit():
+            errors.append(
+                f"advertiser_ids[{position}] {advertiser_id!r} is not a TikTok advertiser id "
+                "(digits only)"
+            )
+    try:
+        stored = stored_tokens()
+    except TokenError as exc:
+        errors.append(str(exc))
+        stored = None
+    if not config.get("access_token") and stored is None:
+        errors.append(
+            "access_token is required: set it, or run tap-tiktok-ads-connect and set "
+            "token_store_path to the token store it writes"
+        )
+    errors += batches.config_errors(config.get("batch_config"))
+    if config.get("refresh_token") and not (config.get("app_id") and config.get("app_secret")):
+        errors.append("refresh_token needs app_id and app_secret to refresh: set both")
+    has_ids = bool(config.get("advertiser_ids") or (stored and stored.advertiser_ids))
+    if not has_ids and config.get("sandbox"):
+        errors.append("advertiser_ids is required with sandbox: the sandbox has no discovery")
+    elif not has_ids and not (config.get("app_id") and config.get("app_secret")):
+        errors.append(
+            "advertiser_ids is empty: set advertiser_ids, or set app_id and app_secret so "
+            "the tap can discover the advertisers the token is authorized for"
+        )
+    return errors
+
+
+def _parse_setting_date(config: Any, name: str, errors: list[str]) -> date | None:
+    """A YYYY-MM-DD setting (a date-time is accepted and cut to its day)."""
+    value = config.get(name)
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(str(value)[:10])
+    except ValueError:
+        errors.append(f"{name} {value!r} is not a date: use YYYY-MM-DD, e.g. 2026-01-01")
+        return None

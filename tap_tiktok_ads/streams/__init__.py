@@ -1,0 +1,35 @@
+"""The tap's streams, declared once: the stream list every other part of the project reads.
+
+Each stream states only what differs (name, path, keys, fields, data level): entities in
+``entities``, daily reports in ``reports``.
+"""
+
+from __future__ import annotations
+
+from tap_tiktok_ads.client import TikTokStream
+from tap_tiktok_ads.streams.entities import AdGroupsStream, AdvertiserInfoStream, CampaignsStream
+from tap_tiktok_ads.streams.reports import AdGroupPerformanceStream, CampaignPerformanceStream
+
+STREAM_TYPES: list[type[TikTokStream]] = [
+    AdvertiserInfoStream,
+    CampaignsStream,
+    AdGroupsStream,
+    CampaignPerformanceStream,
+    AdGroupPerformanceStream,
+]
+
+
+def default_stream_names() -> tuple[str, ...]:
+    """The streams a run syncs when its catalog selects nothing else (the platform's set)."""
+    return tuple(stream.name for stream in STREAM_TYPES if stream.selected_by_default)
+
+
+__all__ = [
+    "STREAM_TYPES",
+    "AdGroupPerformanceStream",
+    "AdGroupsStream",
+    "AdvertiserInfoStream",
+    "CampaignPerformanceStream",
+    "CampaignsStream",
+    "default_stream_names",
+]

@@ -1,0 +1,68 @@
+"""Report date windows, and every page of every window in the order they are read."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+from functools import partial
+
+from tap_tiktok_ads.pagination import RawPage
+
+#: TikTok rejects daily reports spanning more than this many days (code 40002).
+MAX_WINDOW_DAYS = 30
+
+
+@dataclass(frozen=True)
+class DateWindow:
+    start: date
+    end: date
+
+
+def date_windows(start: date, end: date, max_days: int = MAX_WINDOW_DAYS) -> list[DateWindow]:
+    """Inclusive windows of at most ``max_days`` covering ``start``..``end``."""
+    windows = []
+    while start <= end:
+        window_end = min(start + timedelta(days=max_days - 1), end)
+        windows.append(DateWindow(start, window_end))
+        start = window_end + timedelta(days=1)
+    return windows
+
+
+TaggedPage = tuple[DateWindow, RawPage, bool]
+
+
+def window_page_tasks(
+    windows: list[DateWindow],
+    first_pages: Iterator[RawPage],
+    fetch: Callable[[DateWindow, int], RawPage],
+) -> Iterator[Callable[[], TaggedPage]]:
+    """Every page of every window, in order, tagged with its window and whether it is the
+    window's last. A failed first page is raised in its turn, after earlier windows."""
+    for window in windows:
+        try:
+            first_page = next(first_pages)
+        except Exception as error:  # re-raised when its turn comes
+            yield partial(_raise, error)
+            return
+        last = max(first_page.total_page, 1)
+        yield partial(_tagged, window, first_page, last == 1)
+        for number in range(2, last + 1):
+            yield partial(_fetch_tagged, window, fetch, number, number == last)
+
+
+def _raise(error: Exception) -> TaggedPage:
+    raise error
+
+
+def _tagged(window: DateWindow, page: RawPage, is_last: bool) -> TaggedPage:
+    return window, page, is_last
+
+
+def _fetch_tagged(
+    window: DateWindow,
+    fetch: Callable[[DateWindow, int], RawPage],
+    number: int,
+    is_last: bool,
+) -> TaggedPage:
+    return window, fetch(window, number), is_last
