@@ -17,16 +17,12 @@ import math
 from datetime import date, timedelta
 
 from benchmarks.sizes import PAGE_SIZE, SEED, Size
+from tap_tiktok_ads.streams import default_stream_names
 
 MAX_WINDOW_DAYS = 30
 INFO_BATCH = 100
-STREAMS = (
-    "advertiser_info",
-    "campaigns",
-    "ad_groups",
-    "campaign_performance",
-    "ad_group_performance",
-)
+#: The streams a default run syncs: the ones whose minimum is computed here.
+STREAMS = default_stream_names()
 
 
 def windows(start: date, end: date) -> list[tuple[date, date]]:

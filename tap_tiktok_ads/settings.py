@@ -1,9 +1,9 @@
 """The tap's settings: the one declaration of names, types, defaults and secrecy, and the
 checks a JSON schema cannot express.
 
-Defaults live only here: the SDK fills them into the config before the tap reads it, and
-meltano.yml, the Hub definition and the README's settings table are checked against (or
-generated from) this schema.
+Defaults live only here: the SDK fills them into the config before the tap reads it.
+meltano.yml repeats none, and the Hub definition and the README's settings table are
+checked against this schema (tests/e2e/test_declared_once.py).
 """
 
 from __future__ import annotations

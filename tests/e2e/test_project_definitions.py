@@ -89,10 +89,11 @@ def test_hub_definition_matches_the_project(tap_plugin: dict[str, Any]):
     assert [s["name"] for s in hub["settings"]] == list(project_settings)
 
 
-def test_stream_maps_stamp_data_source_id_on_every_stream(tap_plugin: dict[str, Any]):
+def test_stream_maps_stamp_data_source_id_on_every_default_stream(tap_plugin: dict[str, Any]):
     maps = tap_plugin["config"]["stream_maps"]
-    assert set(maps) == {stream.name for stream in STREAM_TYPES}
-    for stream in STREAM_TYPES:
+    platform_streams = [stream for stream in STREAM_TYPES if stream.selected_by_default]
+    assert set(maps) == {stream.name for stream in platform_streams}
+    for stream in platform_streams:
         assert maps[stream.name]["data_source_id"] == "int(config['data_source_id'])"
         assert maps[stream.name]["__key_properties__"] == ["data_source_id", *stream.primary_keys]
     assert tap_plugin["config"]["stream_map_config"] == {

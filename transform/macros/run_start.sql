@@ -22,9 +22,17 @@ comment on table {{ watermark_relation() }} is
 {#- The raw tables are created by target-postgres on the first run of each stream (even when
     the stream yields no rows). A missing one means the stream was never loaded: stop with a
     message that says what to do instead of failing later on an obscure "relation does not
-    exist" inside a view. -#}
+    exist" inside a view. The tables are the `tiktok_ads` sources (models/sources.yml, which a
+    test checks against the tap's stream list), not a second list here. -#}
 {% macro raw_table_names() -%}
-    {{ return(['advertiser_info', 'campaigns', 'ad_groups', 'campaign_performance', 'ad_group_performance']) }}
+    {%- set names = [] -%}
+    {%- for source in graph.sources.values() if source.source_name == 'tiktok_ads' -%}
+        {%- do names.append(source.identifier) -%}
+    {%- endfor -%}
+    {%- if not names -%}
+        {{ exceptions.raise_compiler_error("models/sources.yml declares no tiktok_ads tables") }}
+    {%- endif -%}
+    {{ return(names) }}
 {%- endmacro %}
 
 {% macro assert_raw_tables_exist() %}
@@ -40,9 +48,10 @@ comment on table {{ watermark_relation() }} is
         {%- if missing -%}
             {{ exceptions.raise_compiler_error(
                 "Raw TikTok table(s) missing: " ~ (missing | join(', '))
-                ~ ". The transform needs every stream of tap-tiktok-ads loaded by target-postgres"
-                ~ " at least once (an empty stream still creates its table). Select all five"
-                ~ " streams and run `meltano run tap-tiktok-ads target-postgres` first, or set"
+                ~ ". The transform needs each default stream of tap-tiktok-ads loaded by"
+                ~ " target-postgres at least once (an empty stream still creates its table)."
+                ~ " Run `meltano run tap-tiktok-ads target-postgres` first (meltano.yml selects"
+                ~ " those streams), or set"
                 ~ " the dbt var raw_schema if the loader writes to another schema.") }}
         {%- endif -%}
     {%- endif -%}
