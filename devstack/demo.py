@@ -36,7 +36,7 @@ import requests
 from psycopg import sql
 
 from devstack.postgres import LocalPostgres, free_port
-from dra_tiktok_ads.sync_runner import record_count_in_line
+from dra_tiktok_ads.sync.run_output import record_count_in_line
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 LOCAL_DIR = REPO_ROOT / ".local"

@@ -22,6 +22,7 @@ from dra_tiktok_ads import crypto
 from dra_tiktok_ads.details import ConnectionDetails
 from dra_tiktok_ads.registration import register_data_source
 from dra_tiktok_ads.schedule import next_scheduled_sync
+from dra_tiktok_ads.sync.raw_tables import RAW_TABLES
 from tests.e2e.harness import (
     END_DATE,
     LOOKBACK_DAYS,
@@ -265,6 +266,10 @@ def test_due_syncs_exactly_the_due_sources_and_a_revoked_one_fails_alone(
         assert row["total_records_synced"] == sum(raw.values())
     for untouched in (later, manual, weekly):
         assert sum(platform.raw_rows(untouched).values()) == 0
+    # The first-load gate waits for exactly the tables target-postgres creates (the tap's).
+    with platform.connect() as conn:
+        query = "SELECT tablename FROM pg_catalog.pg_tables WHERE schemaname = 'tiktok_ads'"
+        assert {row[0] for row in conn.execute(query)} == set(RAW_TABLES)
 
     # Next runs from the schedule, in UTC.
     def expected(data_source_id: int, schedule: str) -> set[datetime | None]:
