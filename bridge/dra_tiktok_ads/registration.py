@@ -30,7 +30,7 @@ DATA_TYPE = "tiktok_ads"
 CLASSIFICATION = "marketing_campaign_data"
 SYNC_SCHEDULES = ("manual", "hourly", "daily", "weekly", "monthly")
 _MACRO_BODY = re.compile(
-    r"\{%\s*macro\s+dra_platform_objects_sql\(\)\s*%\}(?P<body>.*?)\{%\s*endmacro\s*%\}",
+    r"\{%\s*macro\s+dra_platform_contract_sql\(\)\s*%\}(?P<body>.*?)\{%\s*endmacro\s*%\}",
     re.DOTALL,
 )
 
@@ -39,30 +39,31 @@ class RegistrationError(RuntimeError):
     """The data source cannot be registered; the message says what to change."""
 
 
-def platform_objects_sql() -> str:
-    """The platform-object statements, read from the file dbt also runs on-run-start."""
+def platform_contract_sql() -> str:
+    """The platform contract's statements (sql/platform_contract.sql, the file dbt also runs
+    on-run-start), as plain SQL."""
     text = (
         resources.files("dra_tiktok_ads")
-        .joinpath("sql/platform_objects.sql")
+        .joinpath("sql/platform_contract.sql")
         .read_text(encoding="utf-8")
     )
     match = _MACRO_BODY.search(text)
     if match is None or any(tag in match["body"] for tag in ("{{", "{%", "{#")):
-        raise RegistrationError("platform_objects.sql must hold one plain-SQL macro body.")
+        raise RegistrationError("platform_contract.sql must hold one plain-SQL macro body.")
     return match["body"].strip()
 
 
 def ensure_platform_objects(conn: psycopg.Connection) -> None:
-    """Create what the TikTok tables need, if absent: the enum (gaining 'tiktok_ads'),
-    ``dra_data_sources`` and schema ``dra_tiktok_ads``. Commits, so the new enum value is
-    usable right after."""
+    """Create whatever of the platform contract is absent: the enum (gaining 'tiktok_ads'),
+    ``dra_data_sources``, schema ``dra_tiktok_ads`` and its three tables. Commits, so the new
+    enum value is usable right after."""
     if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
         raise RegistrationError(
             "ensure_platform_objects needs a connection outside a transaction: the new enum"
             " value can only be used once its ALTER TYPE has committed."
         )
     with conn.transaction():
-        conn.execute(platform_objects_sql().encode("utf-8"))
+        conn.execute(platform_contract_sql().encode("utf-8"))
 
 
 def _find_data_source(

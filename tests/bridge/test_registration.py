@@ -10,7 +10,7 @@ import pytest
 
 from dra_tiktok_ads import crypto, registration
 from dra_tiktok_ads.details import ConnectionDetails
-from tests.transform.platform_catalog import DATA_SOURCE_COLUMNS, PLATFORM_ENUM_VALUES
+from tests.transform import platform_catalog
 
 KEY = "11" * 32
 ADVERTISER = "7000000000000000001"
@@ -31,18 +31,15 @@ def _register(conn, **overrides):
     return registration.register_data_source(conn, **arguments)
 
 
-def test_platform_objects_are_created_idempotently(db_connection):
+def test_platform_objects_are_created_idempotently(db_connection, postgres_server):
     registration.ensure_platform_objects(db_connection)
     registration.ensure_platform_objects(db_connection)
-    values = db_connection.execute(
-        "SELECT enum_range(NULL::dra_data_sources_data_type_enum)::text[]"
-    ).fetchone()[0]
-    assert values == [*PLATFORM_ENUM_VALUES, "tiktok_ads"]
-    columns = db_connection.execute(
-        "SELECT column_name, data_type, is_nullable FROM information_schema.columns"
-        " WHERE table_name = 'dra_data_sources' ORDER BY ordinal_position"
-    ).fetchall()
-    assert columns == DATA_SOURCE_COLUMNS
+    # The platform contract's objects, once (the contract is pinned to the platform's
+    # specification in tests/transform/test_platform_contract.py)...
+    catalog = platform_catalog.read_catalog(db_connection)
+    assert catalog == platform_catalog.contract_catalog(postgres_server)
+    # ...with what registration needs: the new enum value, and the schema of the tables.
+    assert catalog[f"enum {platform_catalog.ENUM}"][-1] == "tiktok_ads"
     assert db_connection.execute(
         "SELECT 1 FROM information_schema.schemata WHERE schema_name = 'dra_tiktok_ads'"
     ).fetchone()
@@ -70,6 +67,13 @@ def test_existing_platform_objects_are_left_alone(db_connection):
     assert db_connection.execute("SELECT name, platform_only FROM dra_data_sources").fetchall() == [
         ("ads", None)
     ]
+    # The TikTok tables are created beside the platform's own registry, referencing it.
+    tables = platform_catalog.read_catalog(db_connection)
+    assert all(
+        "FOREIGN KEY (data_source_id) REFERENCES dra_data_sources(id) ON DELETE CASCADE"
+        in tables[f"dra_tiktok_ads.{table}"]
+        for table in ("advertiser_info", "campaign_performance", "ad_group_performance")
+    )
 
 
 def test_ensure_refuses_an_open_transaction(fresh_database):

@@ -1,8 +1,8 @@
-"""Transform fixtures: one shared, fully built warehouse per module for read-only checks."""
+"""Transform fixtures: one shared, fully built warehouse per module for read-only checks, and
+the catalog of the platform contract the transform targets."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,7 +10,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.transform import harness
+from tests.transform import harness, platform_catalog
 
 
 @dataclass
@@ -21,38 +21,26 @@ class Warehouse:
     dbt: harness.DbtRunner
 
 
-def _conninfo(env: dict[str, str]) -> str:
-    return " ".join(
-        f"{key}={env[var]}"
-        for key, var in (
-            ("host", "PGHOST"),
-            ("port", "PGPORT"),
-            ("user", "PGUSER"),
-            ("password", "PGPASSWORD"),
-            ("dbname", "PGDATABASE"),
-        )
-    )
-
-
 @pytest.fixture(scope="module")
 def built_warehouse(
     postgres_server: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Warehouse]:
     """The dataset loaded and `dbt build` run once; shared by a module's read-only tests."""
-    name = f"test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(_conninfo(postgres_server), autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    env = postgres_server | {"PGDATABASE": name}
-    try:
-        with psycopg.connect(_conninfo(env), autocommit=True) as conn:
-            ids = harness.register_sources(conn)
-            harness.load_dataset(conn, ids)
-            dbt = harness.DbtRunner(env, tmp_path_factory.mktemp("dbt"))
-            dbt.build()
-            yield Warehouse(env, conn, ids, dbt)
-    finally:
-        with psycopg.connect(_conninfo(postgres_server), autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with (
+        harness.scratch_database(postgres_server) as env,
+        psycopg.connect(harness.conninfo(env), autocommit=True) as conn,
+    ):
+        ids = harness.register_sources(conn)
+        harness.load_dataset(conn, ids)
+        dbt = harness.DbtRunner(env, tmp_path_factory.mktemp("dbt"))
+        dbt.build()
+        yield Warehouse(env, conn, ids, dbt)
+
+
+@pytest.fixture
+def contract_catalog(postgres_server: dict[str, str]) -> platform_catalog.Catalog:
+    """The catalog of a database holding only the platform contract."""
+    return platform_catalog.contract_catalog(postgres_server)
 
 
 @pytest.fixture

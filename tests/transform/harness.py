@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -13,6 +16,32 @@ from tests.transform import dataset, raw_layer
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DBT = REPO_ROOT / ".venv" / "bin" / "dbt"
+
+
+def conninfo(env: dict[str, str]) -> str:
+    return " ".join(
+        f"{key}={env[var]}"
+        for key, var in (
+            ("host", "PGHOST"),
+            ("port", "PGPORT"),
+            ("user", "PGUSER"),
+            ("password", "PGPASSWORD"),
+            ("dbname", "PGDATABASE"),
+        )
+    )
+
+
+@contextlib.contextmanager
+def scratch_database(server_env: dict[str, str]) -> Iterator[dict[str, str]]:
+    """A new, empty database on the server, dropped afterwards; yields its PG* variables."""
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(conninfo(server_env), autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield server_env | {"PGDATABASE": name}
+    finally:
+        with psycopg.connect(conninfo(server_env), autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 class DbtRunner:

@@ -11,7 +11,7 @@ import pytest
 
 from dra_tiktok_ads import registration
 from tests.transform import dataset, harness, raw_layer
-from tests.transform.platform_catalog import DATA_SOURCE_COLUMNS, PLATFORM_ENUM_VALUES
+from tests.transform.platform_catalog import read_catalog
 
 LATER_SYNC = dataset.SYNC_TIME + dt.timedelta(days=1)
 LOOKBACK_DAY = dataset.FIRST_DAY + dt.timedelta(days=dataset.DAYS - 3)
@@ -210,25 +210,32 @@ def test_two_pipelines_building_at_once_both_succeed(db_connection, fresh_databa
     assert _counts(db_connection)["campaign_performance"] == expected
 
 
-def test_empty_database_and_empty_raw_tables_build_twice(db_connection, dbt_runner):
+def test_empty_database_and_empty_raw_tables_build_twice(
+    db_connection, dbt_runner, contract_catalog
+):
     raw_layer.create_raw_tables(db_connection)
     dbt_runner.build()
     dbt_runner.build()
     assert sum(_counts(db_connection).values()) == 0
-    # dbt's on-run-start ran the same statements as registration.ensure_platform_objects.
-    enum = db_connection.execute(
-        "SELECT enum_range(NULL::dra_data_sources_data_type_enum)::text[]"
-    ).fetchone()[0]
-    assert enum == [*PLATFORM_ENUM_VALUES, "tiktok_ads"]
-    columns = db_connection.execute(
-        "SELECT column_name, data_type, is_nullable FROM information_schema.columns"
-        " WHERE table_name = 'dra_data_sources' ORDER BY ordinal_position"
-    ).fetchall()
-    assert columns == DATA_SOURCE_COLUMNS
+    # dbt's on-run-start ran the platform contract, as registration.ensure_platform_objects
+    # does: the enum with 'tiktok_ads', dra_data_sources and the three platform tables.
+    assert read_catalog(db_connection) == contract_catalog
     row = db_connection.execute(
         "SELECT * FROM dra_tiktok_ads.channel_metrics(1, '2024-01-01', '2024-01-31')"
     ).fetchone()
     assert row[:2] == ("tiktok_ads", "TikTok Ads")
+
+
+def test_a_platform_column_no_model_fills_stops_the_load(db_connection, dbt_runner):
+    # The upsert takes the columns from the catalog, not from a copy of the DDL: a column the
+    # platform added is noticed by name, never silently left to its default.
+    registration.ensure_platform_objects(db_connection)
+    raw_layer.create_raw_tables(db_connection)
+    db_connection.execute("ALTER TABLE dra_tiktok_ads.ad_group_performance ADD COLUMN cpa NUMERIC")
+    result = dbt_runner.run("run", check=False)
+    assert result.returncode != 0
+    assert "Model ad_group_performance does not select column(s) cpa" in result.stdout
+    assert "platform_contract.sql" in result.stdout
 
 
 def test_missing_raw_table_fails_with_an_actionable_message(db_connection, dbt_runner):

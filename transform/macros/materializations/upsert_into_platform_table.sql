@@ -1,31 +1,45 @@
 {#-
   upsert_into_platform_table: load a batch into one of the platform's tables in place.
 
-  - The table is created (if absent) with the platform's exact DDL and never dropped or
-    swapped: the platform owns it, other tables reference it, ids stay stable.
+  - The table comes from the platform contract (bridge/dra_tiktok_ads/sql/platform_contract.sql),
+    created on-run-start, and is never created, dropped or swapped here: the platform owns it,
+    other tables reference it, ids stay stable. Its columns, types, NOT NULL and UNIQUE key
+    are read from the catalog (platform_table_catalog); the model selects every column but
+    the serial id, plus _sdc_batched_at.
   - The model's SQL selects the batch: raw rows loaded since this table's watermark for
     their data source (all rows on --full-refresh / var reprocess_all), one row per key.
   - Rows of data sources missing from dra_data_sources are skipped, never inserted (a data
     source deleted by the platform stays deleted; its cascade already removed its rows).
   - Values that do not fit the platform's types stop the run before anything is written.
   - Insert new keys, update keys whose values changed (unchanged rows are not rewritten),
-    then advance the watermark, all in one transaction.
+    then advance the watermark, all in one transaction. Keys match on the table's UNIQUE
+    constraint (ON CONFLICT), or, for a table without one, on the model's `match_key` config.
 -#}
 {% materialization upsert_into_platform_table, adapter='postgres' %}
-    {%- set spec = platform_table_spec(this.identifier) -%}
     {%- set target_relation = this.incorporate(type='table') -%}
     {%- set batch_relation = api.Relation.create(identifier=this.identifier ~ '__dra_batch', type='table') -%}
-    {%- set write_columns = platform_table_write_columns(spec) -%}
-    {%- set value_columns = [] -%}
-    {%- for name in write_columns if name not in spec.match_key -%}{%- do value_columns.append(name) -%}{%- endfor -%}
+    {%- set table_name = target_relation.schema ~ '.' ~ target_relation.identifier -%}
 
     {{ run_hooks(pre_hooks, inside_transaction=False) }}
     {{ run_hooks(pre_hooks, inside_transaction=True) }}
 
-    {% call statement('create_platform_table') -%}
-        create schema if not exists {{ target_relation.schema }};
-        {{ platform_table_ddl(target_relation, spec) }}
-    {%- endcall %}
+    {%- set catalog = platform_table_catalog(target_relation) -%}
+    {%- if not catalog.columns -%}
+        {{ exceptions.raise_compiler_error(
+            table_name ~ " does not exist: the platform contract"
+            ~ " (bridge/dra_tiktok_ads/sql/platform_contract.sql) creates the platform tables"
+            ~ " on-run-start; a new platform table needs its DDL there.") }}
+    {%- endif -%}
+    {%- set unique_key = catalog.unique_key -%}
+    {%- set match_key = config.get('match_key') or unique_key -%}
+    {%- if not match_key -%}
+        {{ exceptions.raise_compiler_error(
+            table_name ~ " has no UNIQUE constraint: set the model's match_key config to the"
+            ~ " columns that identify a row.") }}
+    {%- endif -%}
+    {%- set columns = catalog.columns | rejectattr('generated') | list -%}
+    {%- set write_columns = columns | map(attribute='name') | list -%}
+    {%- set value_columns = write_columns | reject('in', match_key) | list -%}
 
     {% call statement('stage_batch') -%}
         {#- The planner underestimates the deduplicated batch (window function over views)
@@ -42,14 +56,24 @@
         where exists (select 1 from dra_data_sources ds where ds.id = batch.data_source_id)
     {%- endcall %}
 
-    {{ assert_batch_fits_platform_types(batch_relation, target_relation, spec) }}
+    {%- set batch_columns = platform_table_catalog(batch_relation).columns | map(attribute='name') | list -%}
+    {%- set unselected = write_columns | reject('in', batch_columns) | list -%}
+    {%- if unselected -%}
+        {{ exceptions.raise_compiler_error(
+            "Model " ~ this.identifier ~ " does not select column(s) " ~ (unselected | join(', '))
+            ~ " of " ~ table_name ~ ". The model must"
+            ~ " select every column of the table but its serial id; if the table differs from the"
+            ~ " platform contract (bridge/dra_tiktok_ads/sql/platform_contract.sql), update the"
+            ~ " contract and the model together.") }}
+    {%- endif -%}
+    {{ assert_batch_fits_platform_types(batch_relation, target_relation, columns, match_key) }}
     {%- set rows_before = estimated_row_count(target_relation) -%}
 
-    {%- if spec.conflict_key %}
+    {%- if unique_key == match_key %}
         {% call statement('main') -%}
             insert into {{ target_relation }} as existing ({{ write_columns | join(', ') }})
             select {{ write_columns | join(', ') }} from {{ batch_relation }}
-            on conflict ({{ spec.conflict_key | join(', ') }}) do update set
+            on conflict ({{ unique_key | join(', ') }}) do update set
             {%- for name in value_columns %}
                 {{ name }} = excluded.{{ name }}{% if not loop.last %},{% endif %}
             {%- endfor %}
@@ -60,7 +84,7 @@
             )
         {%- endcall %}
     {%- else %}
-        {#- No UNIQUE constraint in the platform DDL: match on the natural key under a lock
+        {#- No UNIQUE constraint on match_key: match on the natural key under a lock
             that blocks concurrent writers (readers are not blocked). -#}
         {% call statement('main') -%}
             lock table {{ target_relation }} in share row exclusive mode;
@@ -69,17 +93,17 @@
                 {{ name }} = batch.{{ name }}{% if not loop.last %},{% endif %}
             {%- endfor %}
             from {{ batch_relation }} as batch
-            where {% for name in spec.match_key %}existing.{{ name }} = batch.{{ name }}{% if not loop.last %} and {% endif %}{% endfor %}
+            where {% for name in match_key %}existing.{{ name }} = batch.{{ name }}{% if not loop.last %} and {% endif %}{% endfor %}
               and (
                 {%- for name in value_columns %}existing.{{ name }}{% if not loop.last %}, {% endif %}{% endfor -%}
               ) is distinct from (
-                {%- for name in value_columns %}batch.{{ name }}::{{ (spec.columns | selectattr('name', 'equalto', name) | first).type }}{% if not loop.last %}, {% endif %}{% endfor -%}
+                {%- for name in value_columns %}batch.{{ name }}::{{ (columns | selectattr('name', 'equalto', name) | first).type }}{% if not loop.last %}, {% endif %}{% endfor -%}
               );
             insert into {{ target_relation }} ({{ write_columns | join(', ') }})
             select {{ write_columns | join(', ') }} from {{ batch_relation }} as batch
             where not exists (
                 select 1 from {{ target_relation }} as existing
-                where {% for name in spec.match_key %}existing.{{ name }} = batch.{{ name }}{% if not loop.last %} and {% endif %}{% endfor %}
+                where {% for name in match_key %}existing.{{ name }} = batch.{{ name }}{% if not loop.last %} and {% endif %}{% endfor %}
             );
         {%- endcall %}
     {%- endif %}

@@ -1,4 +1,4 @@
-{{ config(materialized='upsert_into_platform_table') }}
+{{ config(materialized='upsert_into_platform_table', match_key=['data_source_id', 'advertiser_id']) }}
 {#- dra_tiktok_ads.advertiser_info: one row per data source and advertiser. synced_at is the
     time of the sync that produced the row (the raw row's _sdc_extracted_at, UTC). -#}
 with advertisers as (
