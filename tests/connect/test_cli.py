@@ -6,14 +6,16 @@ import logging
 import re
 import socket
 import threading
+import time
 from urllib.parse import urlsplit
 
 import pytest
 import requests
 
-from dra_tiktok_ads.connect import cli
+from dra_tiktok_ads.connect import ConnectSettings, cli
+from dra_tiktok_ads.connect.server import Server
 from tap_tiktok_ads.auth import TokenStore
-from tests.connect.helpers import free_port
+from tests.connect.helpers import csrf_token, free_port
 from tests.connect.simflow import consent
 from tiktok_sim import SimConfig, Simulator
 
@@ -57,6 +59,7 @@ def test_missing_setting_is_one_line_naming_it(env, monkeypatch, capsys, missing
         ("TIKTOK_ADS_REDIRECT_URI", "ftp://127.0.0.1/oauth/tiktok/callback"),
         ("TIKTOK_ADS_REDIRECT_URI", "https://connect.example.com/oauth/tiktok/callback"),
         ("TIKTOK_ADS_REDIRECT_URI", "http://127.0.0.1:99999/oauth/tiktok/callback"),
+        ("TIKTOK_ADS_REDIRECT_URI", "http://[::1]:8765/oauth/tiktok/callback"),
         ("TIKTOK_ADS_AUTH_URL", "not a url"),
         ("TIKTOK_ADS_API_URL", "file:///etc/passwd"),
     ],
@@ -81,6 +84,46 @@ def test_busy_port_is_reported(env, capsys):
         taken.listen()
         assert cli.main(["--no-browser"]) == 1
     assert "TIKTOK_ADS_REDIRECT_URI" in capsys.readouterr().err
+
+
+def hello(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "2")])
+    return [b"ok"]
+
+
+def test_server_stops_cleanly_despite_an_idle_keep_alive_connection():
+    port = free_port()
+    before = set(threading.enumerate())
+    server = Server(hello, "127.0.0.1", port)
+    http = requests.Session()  # keeps its connection open, as a browser does
+    assert http.get(f"http://127.0.0.1:{port}/", timeout=5).text == "ok"
+    started = time.monotonic()
+    server.close()
+    assert time.monotonic() - started < 3
+    assert set(threading.enumerate()) <= before  # the loop and every worker thread ended
+    for client in (http, requests):
+        with pytest.raises(requests.ConnectionError):
+            client.get(f"http://127.0.0.1:{port}/", timeout=5)
+
+
+def test_serve_returns_when_told_to_stop(env):
+    settings = ConnectSettings.from_env()
+    ready, stop = threading.Event(), threading.Event()
+    result: dict[str, int] = {}
+    thread = threading.Thread(
+        target=lambda: result.setdefault(
+            "rc", cli.serve(settings, open_browser=False, ready=ready, stop=stop)
+        )
+    )
+    thread.start()
+    assert ready.wait(10)
+    origin = settings.origin
+    assert "Connect TikTok Ads" in requests.get(origin + "/", timeout=5).text
+    stop.set()
+    thread.join(timeout=10)
+    assert result == {"rc": 0}
+    with pytest.raises(requests.ConnectionError):
+        requests.get(origin + "/", timeout=5)
 
 
 def run_cli_in_thread(args):
@@ -116,12 +159,14 @@ def test_whole_run_against_the_simulator(env, monkeypatch, tmp_path, caplog, cap
         assert authorize.headers["Location"].startswith(sim.auth_url + "?")
         callback = consent(sim, authorize.headers["Location"])
         assert callback.startswith(env["TIKTOK_ADS_REDIRECT_URI"] + "?")
-        auth_code = re.search(r"auth_code=([^&]+)", callback).group(1)
+        code_match = re.search(r"auth_code=([^&]+)", callback)
+        assert code_match is not None
+        auth_code = code_match.group(1)
         picker = http.get(callback, timeout=10)
         assert picker.url == origin + "/oauth/tiktok/advertisers"
         ids = re.findall(r'name="advertiser_id" value="(\d+)"', picker.text)
         assert len(ids) == 3
-        token = re.search(r'name="csrf_token" value="([^"]+)"', picker.text).group(1)
+        token = csrf_token(picker.text)
         done = http.post(
             origin + "/oauth/tiktok/advertisers",
             data={"csrf_token": token, "advertiser_id": ids[:2]},
@@ -131,6 +176,8 @@ def test_whole_run_against_the_simulator(env, monkeypatch, tmp_path, caplog, cap
         assert "Connected 2 advertiser" in done.text
         thread.join(timeout=10)
         assert result == {"rc": 0}  # the command stops once the connection is saved
+        with pytest.raises(requests.ConnectionError):  # ... and no longer listens
+            http.get(origin + "/", timeout=5)
 
         stored = TokenStore(env["TIKTOK_ADS_TOKEN_STORE_PATH"]).load()
         assert stored is not None

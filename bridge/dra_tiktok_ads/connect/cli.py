@@ -16,12 +16,11 @@ import time
 import webbrowser
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from socketserver import ThreadingMixIn
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from dra_tiktok_ads.connect.app import ConnectApp
+from dra_tiktok_ads.connect.app import create_app
+from dra_tiktok_ads.connect.server import Server
 from dra_tiktok_ads.connect.settings import (
     CALLBACK_PATH,
     ConnectSettings,
@@ -36,26 +35,8 @@ PROG = "tap-tiktok-ads-connect"
 # Once saved, the browser still fetches the done page and its stylesheet and logo.
 DONE_GRACE_SECONDS = 1.0
 DONE_TIMEOUT_SECONDS = 15.0
+POLL_SECONDS = 0.2
 logger = logging.getLogger("dra_tiktok_ads.connect")
-
-
-class ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
-    """One thread per connection: a browser's idle pre-connected socket must not stall
-    the next request (the app itself is thread-safe)."""
-
-    daemon_threads = True
-
-
-class QuietRequestHandler(WSGIRequestHandler):
-    """Access log without query strings: the callback's query holds the auth code."""
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:  # noqa: ARG002
-        path = self.path.split("?", 1)[0]
-        logger.info('"%s %s" %s', self.command, path, code)
-
-    def log_message(self, format: str, *args: object) -> None:
-        # Errors from the stdlib server may quote the raw request line; keep it out.
-        logger.warning("HTTP server: %s", (format % args).split("?", 1)[0])
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -110,7 +91,7 @@ def serve(
     ready: threading.Event | None = None,
     stop: threading.Event | None = None,
 ) -> int:
-    """Serve the connect flow until a connection is saved (or ``stop`` is set)."""
+    """Serve the connect flow with waitress until a connection is saved (or ``stop`` is set)."""
     saved = threading.Event()
     stop = stop or threading.Event()
 
@@ -127,7 +108,7 @@ def serve(
         )
         saved.set()
 
-    app = ConnectApp(settings, on_saved=on_saved)
+    app = create_app(settings, on_saved=on_saved)
     last_request = [time.monotonic()]
     done_page_served = threading.Event()
 
@@ -147,13 +128,7 @@ def serve(
         )
 
     try:
-        server: WSGIServer = make_server(
-            bind,
-            settings.port,
-            tracked_app,
-            server_class=ThreadingWSGIServer,
-            handler_class=QuietRequestHandler,
-        )
+        server = Server(tracked_app, bind, settings.port)
     except OSError as exc:
         print(
             f"{PROG}: error: cannot listen on {bind}:{settings.port} ({exc.strerror}); "
@@ -162,7 +137,6 @@ def serve(
         )
         return 1
     start_url = f"{settings.origin}/"
-    server.timeout = 0.2
     with server:
         print(f"Open {start_url} in your browser to connect TikTok Ads.", file=sys.stderr)
         if open_browser:
@@ -171,8 +145,8 @@ def serve(
         if ready is not None:
             ready.set()
         try:
-            while not stop.is_set() and not finished():
-                server.handle_request()
+            while not stop.wait(POLL_SECONDS) and not finished():
+                pass
         except KeyboardInterrupt:
             if not saved.is_set():
                 print(f"{PROG}: stopped before a connection was saved", file=sys.stderr)

@@ -87,7 +87,10 @@ class ConnectSettings:
             _ = parts.port
         except ValueError as exc:
             raise SettingsError(f"TIKTOK_ADS_REDIRECT_URI has an invalid port: {exc}") from None
-        if not self.allow_remote and not is_loopback_host(parts.hostname or ""):
+        host = parts.hostname or ""
+        # An IPv6 literal cannot be listed in Flask's TRUSTED_HOSTS, so every page would be
+        # refused: only the names the Host check can trust.
+        if not self.allow_remote and (":" in host or not is_loopback_host(host)):
             raise SettingsError(
                 "TIKTOK_ADS_REDIRECT_URI must point at 127.0.0.1 or localhost "
                 "(use --allow-remote to serve other hosts)"
