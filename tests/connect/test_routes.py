@@ -341,6 +341,31 @@ def test_names_are_html_escaped(browser, tiktok):
     assert "&lt;script&gt;x&lt;/script&gt;" in picker.body
 
 
+def test_picker_shows_the_reporting_time_zone_not_the_display_one(browser, tiktok):
+    """Report days follow `timezone`; `display_timezone` may be an hour apart."""
+    tiktok.get(
+        ADVERTISER_INFO,
+        json=envelope(
+            {
+                "list": [
+                    {
+                        "advertiser_id": row["advertiser_id"],
+                        "name": "Shop",
+                        "currency": "USD",
+                        "timezone": "Etc/GMT+8",
+                        "display_timezone": "America/Los_Angeles",
+                    }
+                    for row in advertiser_rows(2)
+                ]
+            }
+        ),
+    )
+    sign_in(browser)
+    picker = browser.get("/oauth/tiktok/advertisers").body
+    assert picker.count("<td>Etc/GMT+8</td>") == 2
+    assert "America/Los_Angeles" not in picker
+
+
 def test_advertisers_only_in_the_exchange_answer_are_listed(browser, tiktok):
     tiktok.post(EXCHANGE, json=envelope({"access_token": ACCESS_TOKEN, "advertiser_ids": ["555"]}))
     tiktok.get(ADVERTISER_GET, json=envelope({"list": []}))
