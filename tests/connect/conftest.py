@@ -44,7 +44,7 @@ def settings(tmp_path: Path) -> ConnectSettings:
         redirect_uri=REDIRECT,
         auth_url=AUTH,
         api_url=API,
-        token_store_path=tmp_path / "secrets" / "tokens.json",
+        token_store_dir=tmp_path / "secrets" / "tiktok",
         env_file=tmp_path / ".env",
     )
 

@@ -23,6 +23,10 @@ REFRESH_TOKEN = "refresh-token-do-not-show"
 AUTH_CODE = "auth-code-do-not-show"
 SECRETS = (APP_SECRET, ACCESS_TOKEN, REFRESH_TOKEN, AUTH_CODE)
 
+# The ids of advertiser_rows(): 7000...000, 7000...001, ...
+FIRST_ID = "7" + "0" * 18
+SECOND_ID = "7" + "0" * 17 + "1"
+
 EXCHANGE = f"{API}/oauth2/access_token/"
 ADVERTISER_GET = f"{API}/oauth2/advertiser/get/"
 ADVERTISER_INFO = f"{API}/advertiser/info/"

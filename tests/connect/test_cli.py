@@ -7,6 +7,7 @@ import re
 import socket
 import threading
 import time
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -31,7 +32,7 @@ def env(monkeypatch, tmp_path):
         "TIKTOK_ADS_APP_ID": "sim-app-id",
         "TIKTOK_ADS_APP_SECRET": "sim-app-secret",
         "TIKTOK_ADS_REDIRECT_URI": f"http://127.0.0.1:{free_port()}/oauth/tiktok/callback",
-        "TIKTOK_ADS_TOKEN_STORE_PATH": str(tmp_path / ".secrets" / "tiktok_tokens.json"),
+        "TIKTOK_ADS_TOKEN_STORE_DIR": str(tmp_path / ".secrets" / "tiktok"),
         "TIKTOK_ADS_ENV_FILE": str(tmp_path / ".env"),
     }
     for name, value in values.items():
@@ -179,11 +180,15 @@ def test_whole_run_against_the_simulator(env, monkeypatch, tmp_path, caplog, cap
         with pytest.raises(requests.ConnectionError):  # ... and no longer listens
             http.get(origin + "/", timeout=5)
 
-        stored = TokenStore(env["TIKTOK_ADS_TOKEN_STORE_PATH"]).load()
+        store_dir = Path(env["TIKTOK_ADS_TOKEN_STORE_DIR"])
+        assert sorted(p.name for p in store_dir.iterdir()) == sorted(f"{i}.json" for i in ids[:2])
+        for advertiser_id in ids[:2]:
+            stored = TokenStore(store_dir / f"{advertiser_id}.json").load()
+            assert stored is not None
+            assert stored.advertiser_ids == [advertiser_id]
+            assert stored.refresh_token
+            assert stored.token_expires_at is not None
         assert stored is not None
-        assert stored.advertiser_ids == ids[:2]
-        assert stored.refresh_token
-        assert stored.token_expires_at is not None
         check = requests.get(
             f"{sim.api_url}/advertiser/info/",
             params={"advertiser_ids": f'["{ids[0]}"]'},
@@ -195,8 +200,61 @@ def test_whole_run_against_the_simulator(env, monkeypatch, tmp_path, caplog, cap
         assert f"TAP_TIKTOK_ADS_API_URL='{sim.api_url}'" in env_text
 
     out = capsys.readouterr()
+    for advertiser_id in ids[:2]:  # the command says where each advertiser's tokens went
+        assert f"Saved advertiser {advertiser_id}: tokens in {store_dir}/{advertiser_id}.json" in (
+            out.out
+        )
     logged = caplog.text + out.out + out.err
     assert "/oauth/tiktok/callback" in logged  # requests are logged ...
-    for secret in (auth_code, stored.access_token, stored.refresh_token, "sim-app-secret"):
+    for secret in (auth_code, stored.access_token, str(stored.refresh_token), "sim-app-secret"):
         assert secret not in logged  # ... without their secrets
         assert secret not in done.text + picker.text
+
+
+@pytest.mark.slow
+def test_keep_running_connects_accounts_one_after_another(env, monkeypatch):
+    with Simulator(SimConfig(advertisers=2)) as sim:
+        monkeypatch.setenv("TIKTOK_ADS_AUTH_URL", sim.auth_url)
+        monkeypatch.setenv("TIKTOK_ADS_API_URL", sim.api_url)
+        settings = ConnectSettings.from_env()
+        ready, stop = threading.Event(), threading.Event()
+        thread = threading.Thread(
+            target=cli.serve,
+            args=(settings,),
+            kwargs={"open_browser": False, "keep_running": True, "ready": ready, "stop": stop},
+        )
+        thread.start()
+        try:
+            assert ready.wait(10)
+            first, second = sim.dataset.advertiser_ids
+            for advertiser_id in (first, second):
+                http = requests.Session()  # another person, another browser
+                authorize = http.get(
+                    settings.origin + "/oauth/tiktok", allow_redirects=False, timeout=10
+                )
+                picker = http.get(consent(sim, authorize.headers["Location"]), timeout=10)
+                done = http.post(
+                    settings.origin + "/oauth/tiktok/advertisers",
+                    data={"csrf_token": csrf_token(picker.text), "advertiser_id": advertiser_id},
+                    timeout=10,
+                )
+                assert "Connected 1 advertiser" in done.text
+        finally:
+            stop.set()
+            thread.join(timeout=10)
+    for advertiser_id in (first, second):
+        stored = TokenStore(settings.token_store_path(advertiser_id)).load()
+        assert stored is not None
+        assert stored.advertiser_ids == [advertiser_id]
+
+
+def test_the_old_single_store_variable_is_named_in_a_warning(env, monkeypatch, capsys, tmp_path):
+    monkeypatch.setenv("TIKTOK_ADS_TOKEN_STORE_PATH", str(tmp_path / "old-store.json"))
+    # A redirect URI this command cannot serve: it stops right after reading the settings.
+    monkeypatch.setenv(
+        "TIKTOK_ADS_REDIRECT_URI", "http://127.0.0.1:8765/prefix/oauth/tiktok/callback"
+    )
+    assert cli.main(["--no-browser"]) == 2
+    err = capsys.readouterr().err
+    assert "warning: TIKTOK_ADS_TOKEN_STORE_PATH is no longer read" in err
+    assert "TIKTOK_ADS_TOKEN_STORE_DIR" in err

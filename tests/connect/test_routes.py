@@ -24,8 +24,10 @@ from tests.connect.helpers import (
     AUTH,
     AUTH_CODE,
     EXCHANGE,
+    FIRST_ID,
     REDIRECT,
     REFRESH_TOKEN,
+    SECOND_ID,
     Browser,
     advertiser_rows,
     assert_no_secrets,
@@ -294,16 +296,16 @@ def test_one_advertiser_is_preselected_and_saved(browser, tiktok, settings):
     assert "Europe/Berlin" in picker.body
     saved = browser.post(
         "/oauth/tiktok/advertisers",
-        {"csrf_token": csrf_token(picker.body), "advertiser_id": "7" + "0" * 18},
+        {"csrf_token": csrf_token(picker.body), "advertiser_id": FIRST_ID},
     )
     assert saved.status == 303
     done = browser.get(saved.location)
     assert done.status == 200
     assert "Connected 1 advertiser" in done.body
-    stored = TokenStore(settings.token_store_path).load()
+    stored = TokenStore(settings.token_store_path(FIRST_ID)).load()
     assert stored is not None
     assert stored.access_token == ACCESS_TOKEN
-    assert stored.advertiser_ids == ["7" + "0" * 18]
+    assert stored.advertiser_ids == [FIRST_ID]
     assert stored.refresh_token is None
     assert stored.token_expires_at is None
     assert_no_secrets(browser)
@@ -323,9 +325,14 @@ def test_many_advertisers_are_listed_escaped_and_a_subset_saved(browser, tiktok,
         {"csrf_token": csrf_token(picker.body), "advertiser_id": chosen},
     )
     assert saved.status == 303
-    stored = TokenStore(settings.token_store_path).load()
-    assert stored is not None
-    assert stored.advertiser_ids == chosen
+    # One store per chosen advertiser, each holding that advertiser only.
+    assert sorted(p.name for p in settings.token_store_dir.iterdir()) == sorted(
+        f"{advertiser_id}.json" for advertiser_id in chosen
+    )
+    for advertiser_id in chosen:
+        stored = TokenStore(settings.token_store_path(advertiser_id)).load()
+        assert stored is not None
+        assert stored.advertiser_ids == [advertiser_id]
 
 
 def test_names_are_html_escaped(browser, tiktok):
@@ -382,16 +389,16 @@ def test_saving_nothing_asks_again(browser, tiktok, settings):
     page = browser.post("/oauth/tiktok/advertisers", {"csrf_token": csrf_token(picker.body)})
     assert page.status == 400
     assert "Choose at least one advertiser" in page.body
-    assert not settings.token_store_path.exists()
+    assert not settings.token_store_dir.exists()
 
 
 def test_forged_form_is_rejected(browser, tiktok, settings):
     sign_in(browser)
     page = browser.post(
-        "/oauth/tiktok/advertisers", {"csrf_token": "guess", "advertiser_id": "7" + "0" * 18}
+        "/oauth/tiktok/advertisers", {"csrf_token": "guess", "advertiser_id": FIRST_ID}
     )
     assert page.status == 403
-    assert not settings.token_store_path.exists()
+    assert not settings.token_store_dir.exists()
 
 
 def test_unknown_advertiser_is_rejected(browser, tiktok, settings):
@@ -402,7 +409,7 @@ def test_unknown_advertiser_is_rejected(browser, tiktok, settings):
         {"csrf_token": csrf_token(picker.body), "advertiser_id": "999"},
     )
     assert page.status == 400
-    assert not settings.token_store_path.exists()
+    assert not settings.token_store_dir.exists()
 
 
 def test_picker_without_sign_in(browser):
@@ -414,7 +421,7 @@ def test_picker_without_sign_in(browser):
 def test_form_cannot_be_replayed_after_saving(browser, tiktok):
     sign_in(browser)
     picker = browser.get("/oauth/tiktok/advertisers")
-    form = {"csrf_token": csrf_token(picker.body), "advertiser_id": "7" + "0" * 18}
+    form = {"csrf_token": csrf_token(picker.body), "advertiser_id": FIRST_ID}
     assert browser.post("/oauth/tiktok/advertisers", form).status == 303
     assert browser.post("/oauth/tiktok/advertisers", form).status == 400
     assert browser.get("/oauth/tiktok/advertisers").location == "/oauth/tiktok/done"
@@ -435,7 +442,7 @@ def test_save_failure_is_shown_without_secrets(make_browser, tiktok):
     picker = browser.get("/oauth/tiktok/advertisers")
     page = browser.post(
         "/oauth/tiktok/advertisers",
-        {"csrf_token": csrf_token(picker.body), "advertiser_id": "7" + "0" * 18},
+        {"csrf_token": csrf_token(picker.body), "advertiser_id": FIRST_ID},
     )
     assert page.status == 500
     assert "cannot write /nope" in page.body
@@ -450,7 +457,7 @@ def save_first_advertiser(browser: Browser) -> None:
     picker = browser.get("/oauth/tiktok/advertisers")
     response = browser.post(
         "/oauth/tiktok/advertisers",
-        {"csrf_token": csrf_token(picker.body), "advertiser_id": "7" + "0" * 18},
+        {"csrf_token": csrf_token(picker.body), "advertiser_id": FIRST_ID},
     )
     assert response.status == 303, response.body
 
@@ -468,7 +475,7 @@ def test_refresh_token_and_expiry_are_saved(browser, tiktok, settings, clock):
         ),
     )
     save_first_advertiser(browser)
-    raw = json.loads(settings.token_store_path.read_text())
+    raw = json.loads(settings.token_store_path(FIRST_ID).read_text())
     assert set(raw) == {
         "access_token",
         "refresh_token",
@@ -478,7 +485,7 @@ def test_refresh_token_and_expiry_are_saved(browser, tiktok, settings, clock):
     }
     assert raw["refresh_token"] == REFRESH_TOKEN
     assert raw["token_expires_at"] == "2026-11-21T12:00:00+00:00"
-    assert stat.S_IMODE(settings.token_store_path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(settings.token_store_path(FIRST_ID).stat().st_mode) == 0o600
     env = settings.env_file.read_text()
     assert "TAP_TIKTOK_ADS_APP_SECRET=" in env  # needed to renew rotating tokens
     assert ACCESS_TOKEN not in env
@@ -486,13 +493,21 @@ def test_refresh_token_and_expiry_are_saved(browser, tiktok, settings, clock):
     assert_no_secrets(browser)
 
 
-def test_env_file_points_the_tap_at_the_store(browser, tiktok, settings):
-    settings.env_file.write_text("# mine\nPGHOST=db\nTAP_TIKTOK_ADS_START_DATE=2026-01-01\n")
+def test_env_file_holds_only_settings_every_tenant_shares(browser, tiktok, settings):
+    settings.env_file.write_text(
+        "# mine\nPGHOST=db\nTAP_TIKTOK_ADS_START_DATE=2026-01-01\n"
+        'TAP_TIKTOK_ADS_ADVERTISER_IDS=\'["1","2"]\'\n'
+        "TAP_TIKTOK_ADS_TOKEN_STORE_PATH='.secrets/tiktok_tokens.json'\n"
+    )
     save_first_advertiser(browser)
     env = settings.env_file.read_text().splitlines()
     assert env[:3] == ["# mine", "PGHOST=db", "TAP_TIKTOK_ADS_START_DATE=2026-01-01"]
-    assert f"TAP_TIKTOK_ADS_ADVERTISER_IDS='[\"{'7' + '0' * 18}\"]'" in env
-    assert "TAP_TIKTOK_ADS_TOKEN_STORE_PATH='secrets/tokens.json'" in env
+    # No tenant in .env (a line there would load one tenant's data under every data
+    # source): the tap is pointed at one advertiser's store per run, as the done page says.
+    assert not any(line.startswith("TAP_TIKTOK_ADS_ADVERTISER_IDS") for line in env)
+    assert not any(line.startswith("TAP_TIKTOK_ADS_TOKEN_STORE_PATH") for line in env)
+    done = browser.get("/oauth/tiktok/done").body
+    assert f"TAP_TIKTOK_ADS_TOKEN_STORE_PATH={settings.token_store_path(FIRST_ID)} " in done
     assert f"TAP_TIKTOK_ADS_API_URL='{API}'" in env
     assert "TAP_TIKTOK_ADS_APP_ID='test-app-id'" in env
     assert not any(line.startswith("TAP_TIKTOK_ADS_APP_SECRET") for line in env)
@@ -504,19 +519,20 @@ def test_reconnecting_updates_instead_of_duplicating(make_browser, tiktok, setti
     save_first_advertiser(make_browser())
     tiktok.post(EXCHANGE, json=envelope({"access_token": "second-token", "advertiser_ids": []}))
     save_first_advertiser(make_browser())
-    stored = TokenStore(settings.token_store_path).load()
+    stored = TokenStore(settings.token_store_path(FIRST_ID)).load()
     assert stored is not None
     assert stored.access_token == "second-token"
-    assert stored.advertiser_ids == ["7" + "0" * 18]
+    assert stored.advertiser_ids == [FIRST_ID]
+    assert [p.name for p in settings.token_store_dir.iterdir()] == [f"{FIRST_ID}.json"]
     env = settings.env_file.read_text().splitlines()
-    for key in ("ADVERTISER_IDS", "TOKEN_STORE_PATH", "APP_ID", "API_URL"):
+    for key in ("APP_ID", "API_URL"):
         assert sum(line.startswith(f"TAP_TIKTOK_ADS_{key}=") for line in env) == 1
 
 
 def test_done_page_says_where_it_saved(browser, tiktok, settings):
     save_first_advertiser(browser)
     done = browser.get("/oauth/tiktok/done")
-    assert str(settings.token_store_path) in done.body
+    assert str(settings.token_store_path(FIRST_ID)) in done.body
     assert str(settings.env_file) in done.body
     assert "no platform database configured" in done.body
     assert_no_secrets(browser)
@@ -525,7 +541,9 @@ def test_done_page_says_where_it_saved(browser, tiktok, settings):
 def test_on_saved_is_called(make_browser, tiktok, settings):
     results: list[SaveResult] = []
     save_first_advertiser(make_browser(on_saved=results.append))
-    assert [r.token_store_path for r in results] == [settings.token_store_path]
+    assert [a.token_store_path for r in results for a in r.advertisers] == [
+        settings.token_store_path(FIRST_ID)
+    ]
 
 
 def test_reconnect_registers_each_advertiser_once(make_browser, tiktok, settings, platform_env):
@@ -550,7 +568,7 @@ def test_reconnect_registers_each_advertiser_once(make_browser, tiktok, settings
         found = conn.execute(
             "SELECT sync_config ->> 'advertiser_id', connection_details FROM dra_data_sources"
         ).fetchall()
-    assert sorted(r[0] for r in found) == ["7" + "0" * 18, "7" + "0" * 17 + "1"]
+    assert sorted(r[0] for r in found) == [FIRST_ID, SECOND_ID]
     for _, envelope_ in found:
         details = crypto.decrypt_details(envelope_, platform_env["ENCRYPTION_KEY"])
         assert details["access_token"] == "token-two"

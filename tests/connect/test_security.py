@@ -11,7 +11,7 @@ import pytest
 
 from dra_tiktok_ads.connect.pages import STATE_MISMATCH, STATE_REUSED
 from dra_tiktok_ads.connect.states import OAuthStates
-from tests.connect.helpers import ACCESS_TOKEN, AUTH_CODE, Clock, csrf_token, sign_in
+from tests.connect.helpers import ACCESS_TOKEN, AUTH_CODE, FIRST_ID, Clock, csrf_token, sign_in
 
 SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{40,}$")
 
@@ -58,11 +58,11 @@ def test_csrf_token_of_another_session_is_rejected(make_browser, tiktok, setting
     stolen = csrf_token(attacker.get("/oauth/tiktok/advertisers").body)
     sign_in(victim)
     page = victim.post(
-        "/oauth/tiktok/advertisers", {"csrf_token": stolen, "advertiser_id": "7" + "0" * 18}
+        "/oauth/tiktok/advertisers", {"csrf_token": stolen, "advertiser_id": FIRST_ID}
     )
     assert page.status == 403
     assert "security token" in page.body
-    assert not settings.token_store_path.exists()
+    assert not settings.token_store_dir.exists()
 
 
 def test_every_response_carries_the_security_headers(browser):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import os
 import sys
 import threading
 import time
@@ -23,6 +24,8 @@ from dra_tiktok_ads.connect.app import create_app
 from dra_tiktok_ads.connect.server import Server
 from dra_tiktok_ads.connect.settings import (
     CALLBACK_PATH,
+    DEFAULT_TOKEN_STORE_DIR,
+    OBSOLETE_TOKEN_STORE_VARIABLE,
     ConnectSettings,
     SettingsError,
     is_loopback_host,
@@ -47,14 +50,14 @@ def build_parser() -> argparse.ArgumentParser:
             "the tokens where the pipeline reads them. Reads TIKTOK_ADS_APP_ID, "
             "TIKTOK_ADS_APP_SECRET and TIKTOK_ADS_REDIRECT_URI (plus optional "
             "TIKTOK_ADS_AUTH_URL, TIKTOK_ADS_API_URL, TIKTOK_ADS_SCOPE, "
-            "TIKTOK_ADS_TOKEN_STORE_PATH, TIKTOK_ADS_ENV_FILE)."
+            "TIKTOK_ADS_TOKEN_STORE_DIR, TIKTOK_ADS_ENV_FILE)."
         ),
     )
     parser.add_argument(
-        "--token-store",
+        "--token-store-dir",
         type=Path,
-        help="token store file (default: TIKTOK_ADS_TOKEN_STORE_PATH, else "
-        ".secrets/tiktok_tokens.json)",
+        help="folder of the token stores, one <advertiser_id>.json per advertiser "
+        f"(default: TIKTOK_ADS_TOKEN_STORE_DIR, else {DEFAULT_TOKEN_STORE_DIR})",
     )
     parser.add_argument(
         "--env-file",
@@ -96,16 +99,19 @@ def serve(
     stop = stop or threading.Event()
 
     def on_saved(result: SaveResult) -> None:
-        print(
-            f"Saved the TikTok Ads connection to {result.token_store_path}"
-            + (f" and {result.env_file}" if result.env_file else "")
-            + (
-                f"; data sources {sorted(result.data_source_ids.values())}"
-                if result.data_source_ids
+        for advertiser in result.advertisers:
+            data_source = (
+                f", data source {advertiser.data_source_id}"
+                if advertiser.data_source_id is not None
                 else ""
-            ),
-            flush=True,
-        )
+            )
+            print(
+                f"Saved advertiser {advertiser.advertiser_id}: tokens in "
+                f"{advertiser.token_store_path}{data_source}",
+                flush=True,
+            )
+        if result.env_file is not None:
+            print(f"Updated {result.env_file} ({', '.join(result.env_keys)})", flush=True)
         saved.set()
 
     app = create_app(settings, on_saved=on_saved)
@@ -168,8 +174,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 2
     overrides: dict[str, object] = {"allow_remote": args.allow_remote}
-    if args.token_store is not None:
-        overrides["token_store_path"] = args.token_store
+    if args.token_store_dir is not None:
+        overrides["token_store_dir"] = args.token_store_dir
     if args.env_file is not None:
         overrides["env_file"] = args.env_file
     try:
@@ -177,6 +183,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
+    if os.environ.get(OBSOLETE_TOKEN_STORE_VARIABLE):
+        print(
+            f"{PROG}: warning: {OBSOLETE_TOKEN_STORE_VARIABLE} is no longer read: each "
+            f"advertiser's tokens go to {settings.token_store_dir}/<advertiser_id>.json "
+            "(TIKTOK_ADS_TOKEN_STORE_DIR sets the folder)",
+            file=sys.stderr,
+        )
     if urlsplit(settings.redirect_uri).path != CALLBACK_PATH:
         print(
             f"{PROG}: error: TIKTOK_ADS_REDIRECT_URI must have the path {CALLBACK_PATH} "

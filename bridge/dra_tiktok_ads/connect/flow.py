@@ -42,7 +42,7 @@ from tap_tiktok_ads.auth import StoredTokens
 if TYPE_CHECKING:
     from flask.typing import ResponseReturnValue
 
-    from dra_tiktok_ads.connect.saving import SaveResult
+    from dra_tiktok_ads.connect.saving import SavedAdvertiser, SaveResult
 
 logger = logging.getLogger("dra_tiktok_ads.connect")
 
@@ -185,11 +185,11 @@ class ConnectFlow:
             return error_response(save_failed(reason))
         session.pop("tokens")  # the secrets now live in the token store only
         session.pop("csrf_token", None)
-        session["saved"] = _saved_summary(result, chosen)
+        session["saved"] = _saved_summary(result)
         logger.info(
             "Saved the TikTok Ads connection for %d advertiser(s) to %s",
             len(chosen),
-            result.token_store_path,
+            ", ".join(str(a.token_store_path) for a in result.advertisers),
         )
         if self._on_saved is not None:
             self._on_saved(result)
@@ -223,7 +223,7 @@ def _advertisers_from_session() -> list[Advertiser]:
     return [Advertiser(**item) for item in session.get("advertisers", [])]
 
 
-def _saved_summary(result: SaveResult, chosen: Sequence[Advertiser]) -> dict[str, Any]:
+def _saved_summary(result: SaveResult) -> dict[str, Any]:
     """What the done page shows (plain values, kept in the session; no secrets)."""
     if result.data_source_ids:
         platform = "dra_data_sources (connection details encrypted)"
@@ -234,15 +234,26 @@ def _saved_summary(result: SaveResult, chosen: Sequence[Advertiser]) -> dict[str
             {
                 "name": a.name,
                 "advertiser_id": a.advertiser_id,
-                "data_source_id": result.data_source_ids.get(a.advertiser_id),
+                "data_source_id": a.data_source_id,
+                "token_store": str(a.token_store_path),
+                "sync_command": sync_command(a),
             }
-            for a in chosen
+            for a in result.advertisers
         ],
-        "token_store": str(result.token_store_path),
         "env_file": str(result.env_file) if result.env_file is not None else None,
         "env_keys": ", ".join(result.env_keys),
         "platform": platform,
     }
+
+
+def sync_command(advertiser: SavedAdvertiser) -> str:
+    """How to sync this one advertiser now: the runner for a data source, else Meltano."""
+    if advertiser.data_source_id is not None:
+        return f"tap-tiktok-ads-sync --data-source {advertiser.data_source_id}"
+    return (
+        f"TAP_TIKTOK_ADS_TOKEN_STORE_PATH={advertiser.token_store_path} "
+        "meltano run tap-tiktok-ads target-postgres dbt-postgres:build"
+    )
 
 
 def _safe_reason(exc: BaseException, tokens: Tokens, settings: ConnectSettings) -> str:
