@@ -144,6 +144,18 @@ def csrf_token(page: str) -> str:
     return match.group(1)
 
 
+def save_advertisers(browser: Browser, *advertiser_ids: str) -> Response:
+    """Sign in, tick ``advertiser_ids`` on the picker and save; the save's redirect."""
+    sign_in(browser)
+    picker = browser.get("/oauth/tiktok/advertisers")
+    response = browser.post(
+        "/oauth/tiktok/advertisers",
+        {"csrf_token": csrf_token(picker.body), "advertiser_id": list(advertiser_ids)},
+    )
+    assert response.status == 303, response.body
+    return response
+
+
 def assert_no_secrets(browser: Browser) -> None:
     for response in browser.history:
         for secret in SECRETS:

@@ -28,11 +28,11 @@ from tests.connect.helpers import (
     REDIRECT,
     REFRESH_TOKEN,
     SECOND_ID,
-    Browser,
     advertiser_rows,
     assert_no_secrets,
     csrf_token,
     envelope,
+    save_advertisers,
     sign_in,
 )
 
@@ -452,16 +452,6 @@ def test_save_failure_is_shown_without_secrets(make_browser, tiktok):
 # --- what is saved --------------------------------------------------------------------------
 
 
-def save_first_advertiser(browser: Browser) -> None:
-    sign_in(browser)
-    picker = browser.get("/oauth/tiktok/advertisers")
-    response = browser.post(
-        "/oauth/tiktok/advertisers",
-        {"csrf_token": csrf_token(picker.body), "advertiser_id": FIRST_ID},
-    )
-    assert response.status == 303, response.body
-
-
 def test_refresh_token_and_expiry_are_saved(browser, tiktok, settings, clock):
     tiktok.post(
         EXCHANGE,
@@ -474,7 +464,7 @@ def test_refresh_token_and_expiry_are_saved(browser, tiktok, settings, clock):
             }
         ),
     )
-    save_first_advertiser(browser)
+    save_advertisers(browser, FIRST_ID)
     raw = json.loads(settings.token_store_path(FIRST_ID).read_text())
     assert set(raw) == {
         "access_token",
@@ -499,7 +489,7 @@ def test_env_file_holds_only_settings_every_tenant_shares(browser, tiktok, setti
         'TAP_TIKTOK_ADS_ADVERTISER_IDS=\'["1","2"]\'\n'
         "TAP_TIKTOK_ADS_TOKEN_STORE_PATH='.secrets/tiktok_tokens.json'\n"
     )
-    save_first_advertiser(browser)
+    save_advertisers(browser, FIRST_ID)
     env = settings.env_file.read_text().splitlines()
     assert env[:3] == ["# mine", "PGHOST=db", "TAP_TIKTOK_ADS_START_DATE=2026-01-01"]
     # No tenant in .env (a line there would load one tenant's data under every data
@@ -516,9 +506,9 @@ def test_env_file_holds_only_settings_every_tenant_shares(browser, tiktok, setti
 
 
 def test_reconnecting_updates_instead_of_duplicating(make_browser, tiktok, settings):
-    save_first_advertiser(make_browser())
+    save_advertisers(make_browser(), FIRST_ID)
     tiktok.post(EXCHANGE, json=envelope({"access_token": "second-token", "advertiser_ids": []}))
-    save_first_advertiser(make_browser())
+    save_advertisers(make_browser(), FIRST_ID)
     stored = TokenStore(settings.token_store_path(FIRST_ID)).load()
     assert stored is not None
     assert stored.access_token == "second-token"
@@ -530,7 +520,7 @@ def test_reconnecting_updates_instead_of_duplicating(make_browser, tiktok, setti
 
 
 def test_done_page_says_where_it_saved(browser, tiktok, settings):
-    save_first_advertiser(browser)
+    save_advertisers(browser, FIRST_ID)
     done = browser.get("/oauth/tiktok/done")
     assert str(settings.token_store_path(FIRST_ID)) in done.body
     assert str(settings.env_file) in done.body
@@ -540,7 +530,7 @@ def test_done_page_says_where_it_saved(browser, tiktok, settings):
 
 def test_on_saved_is_called(make_browser, tiktok, settings):
     results: list[SaveResult] = []
-    save_first_advertiser(make_browser(on_saved=results.append))
+    save_advertisers(make_browser(on_saved=results.append), FIRST_ID)
     assert [a.token_store_path for r in results for a in r.advertisers] == [
         settings.token_store_path(FIRST_ID)
     ]

@@ -31,9 +31,8 @@ from tests.connect.helpers import (
     SECOND_ID,
     Browser,
     assert_no_secrets,
-    csrf_token,
     envelope,
-    sign_in,
+    save_advertisers,
 )
 
 ADVERTISERS = [
@@ -294,13 +293,7 @@ def test_a_300_character_name_is_stored_shortened_and_kept_whole(settings, platf
 
 def connect_in_browser(browser, tiktok, token: str, advertiser_id: str):
     tiktok.post(EXCHANGE, json=envelope({"access_token": token, "advertiser_ids": []}))
-    sign_in(browser)
-    picker = browser.get("/oauth/tiktok/advertisers")
-    saved = browser.post(
-        "/oauth/tiktok/advertisers",
-        {"csrf_token": csrf_token(picker.body), "advertiser_id": advertiser_id},
-    )
-    assert saved.status == 303, saved.body
+    save_advertisers(browser, advertiser_id)
     return browser.get("/oauth/tiktok/done")
 
 

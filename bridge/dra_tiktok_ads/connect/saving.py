@@ -26,7 +26,7 @@ from pathlib import Path
 
 from dra_tiktok_ads.connect.envfile import EnvValueError, read_env_text, updated_env_text
 from dra_tiktok_ads.connect.settings import DEFAULT_API_URL, ConnectSettings, SettingsError
-from dra_tiktok_ads.connect.staging import StagedFile, remove_leftovers
+from dra_tiktok_ads.connect.staging import StagedFile, remove_leftovers, sync_folders
 from dra_tiktok_ads.connect.tiktok import Advertiser, Tokens
 from dra_tiktok_ads.details import ConnectionDetails
 from tap_tiktok_ads.auth import StoredTokens
@@ -228,11 +228,8 @@ def _install(staged: Sequence[StagedFile], *, rows_saved: bool) -> None:
         except OSError as exc:
             for rest in staged[index:]:
                 rest.discard()
-            saved = (
-                "the platform rows and the files before it were saved"
-                if rows_saved
-                else ("the files before it were saved")
-            )
+            saved = "the files before it" + (" and the platform rows" if rows_saved else "")
             raise SaveError(
-                f"cannot put {file.path} in place ({exc.strerror}); {saved}: save again"
+                f"cannot put {file.path} in place ({exc.strerror}); {saved} were saved: save again"
             ) from None
+    sync_folders({file.path.parent for file in staged})

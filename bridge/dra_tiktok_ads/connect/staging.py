@@ -11,6 +11,7 @@ import contextlib
 import os
 import tempfile
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 SUFFIX = ".connect-tmp"
@@ -39,15 +40,24 @@ class StagedFile:
     def install(self) -> None:
         """Replace ``path`` atomically: a reader sees the old file or the new one."""
         self._temp.replace(self.path)
-        with contextlib.suppress(OSError):  # make the rename itself durable
-            dir_fd = os.open(self.path.parent, os.O_RDONLY)
-            try:
-                os.fsync(dir_fd)
-            finally:
-                os.close(dir_fd)
 
     def discard(self) -> None:
         self._temp.unlink(missing_ok=True)
+
+
+def sync_folders(folders: Iterable[Path]) -> None:
+    """Make the renames in ``folders`` durable, once per folder after all of them."""
+    for folder in folders:
+        try:
+            descriptor = os.open(folder, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            os.fsync(descriptor)
+        except OSError:
+            pass  # a file system that cannot sync a folder keeps the rename all the same
+        finally:
+            os.close(descriptor)
 
 
 def remove_leftovers(folder: Path) -> None:
