@@ -29,6 +29,8 @@ from dra_tiktok_ads.details import ConnectionDetails
 DATA_TYPE = "tiktok_ads"
 CLASSIFICATION = "marketing_campaign_data"
 SYNC_SCHEDULES = ("manual", "hourly", "daily", "weekly", "monthly")
+NAME_MAX_LENGTH = 255  # dra_data_sources.name VARCHAR(255)
+ELLIPSIS = "\N{HORIZONTAL ELLIPSIS}"
 _MACRO_BODY = re.compile(
     r"\{%\s*macro\s+dra_platform_contract_sql\(\)\s*%\}(?P<body>.*?)\{%\s*endmacro\s*%\}",
     re.DOTALL,
@@ -78,6 +80,13 @@ def _find_data_source(
     return None if row is None else int(row[0])
 
 
+def fitted_name(name: str) -> str:
+    """``name`` as ``dra_data_sources.name`` can hold it: shortened with an ellipsis if longer."""
+    if len(name) <= NAME_MAX_LENGTH:
+        return name
+    return name[: NAME_MAX_LENGTH - len(ELLIPSIS)].rstrip() + ELLIPSIS
+
+
 def register_data_source(
     conn: psycopg.Connection,
     *,
@@ -94,7 +103,11 @@ def register_data_source(
     """Create or find the data source of ``advertiser_id``; return its id.
 
     The advertiser id is kept in clear in ``sync_config`` (it is not a secret) so the row can
-    be found again without decrypting every data source.
+    be found again without decrypting every data source. A name longer than the column is
+    stored shortened, the whole name in ``sync_config.full_name``.
+
+    On a connection outside a transaction the platform objects are ensured first; inside one
+    (several registrations that must land together) the caller ensures them beforehand.
     """
     if not advertiser_id.strip():
         raise RegistrationError("advertiser_id must not be empty.")
@@ -108,8 +121,13 @@ def register_data_source(
             f"sync_schedule {sync_schedule!r} is not one of {', '.join(SYNC_SCHEDULES)}."
         )
     envelope = Jsonb(details.encrypt(key_hex))
-    sync_config = Jsonb({"advertiser_id": advertiser_id, "loader": "tap-tiktok-ads"})
-    ensure_platform_objects(conn)
+    name = fitted_name(advertiser_name)
+    config: dict[str, str] = {"advertiser_id": advertiser_id, "loader": "tap-tiktok-ads"}
+    if name != advertiser_name:
+        config["full_name"] = advertiser_name
+    sync_config = Jsonb(config)
+    if conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
+        ensure_platform_objects(conn)
     with conn.transaction():
         # One registration per advertiser at a time, so two connects never create two rows.
         conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"tiktok_ads:{advertiser_id}",))
@@ -117,9 +135,10 @@ def register_data_source(
         if existing is not None:
             conn.execute(
                 "UPDATE dra_data_sources SET connection_details = %s, name = %s,"
-                " sync_schedule = %s, sync_config = coalesce(sync_config, '{}'::jsonb) || %s"
+                " sync_schedule = %s,"
+                " sync_config = (coalesce(sync_config, '{}'::jsonb) - 'full_name') || %s"
                 " WHERE id = %s",
-                (envelope, advertiser_name, sync_schedule, sync_config, existing),
+                (envelope, name, sync_schedule, sync_config, existing),
             )
             return existing
         row = conn.execute(
@@ -129,7 +148,7 @@ def register_data_source(
             " VALUES (%s, 'tiktok_ads', %s, now() AT TIME ZONE 'UTC', %s, %s, %s, %s, %s,"
             " true, %s, %s) RETURNING id",
             (
-                advertiser_name,
+                name,
                 envelope,
                 users_platform_id,
                 project_id,

@@ -121,6 +121,40 @@ def test_same_advertiser_in_another_project_is_another_data_source(db_connection
     assert first != second
 
 
+def test_a_name_longer_than_the_column_is_shortened_and_kept_whole(db_connection):
+    long_name = "Shop " + "x" * 295  # dra_data_sources.name is VARCHAR(255)
+    data_source = _register(db_connection, advertiser_name=long_name)
+    name, sync_config = db_connection.execute(
+        "SELECT name, sync_config FROM dra_data_sources WHERE id = %s", (data_source,)
+    ).fetchone()
+    assert len(name) == 255
+    assert name == long_name[:254] + "\N{HORIZONTAL ELLIPSIS}"
+    assert sync_config["full_name"] == long_name
+    assert sync_config["advertiser_id"] == ADVERTISER
+
+
+def test_registrations_in_one_transaction_land_together(db_connection):
+    """Inside a caller's transaction (as the connect flow saves several advertisers), a
+    failure on the second registration takes the first one back too."""
+    second = "7000000000000000002"
+    registration.ensure_platform_objects(db_connection)
+    db_connection.execute(
+        "ALTER TABLE dra_data_sources ADD CONSTRAINT no_second CHECK (name <> 'Second')"
+    )
+    details = ConnectionDetails.from_json({"advertiser_ids": [second], **DETAILS})
+
+    def register_both() -> None:
+        with db_connection.transaction():
+            _register(db_connection)
+            _register(
+                db_connection, advertiser_id=second, advertiser_name="Second", details=details
+            )
+
+    with pytest.raises(psycopg.errors.CheckViolation):
+        register_both()
+    assert db_connection.execute("SELECT count(*) FROM dra_data_sources").fetchone() == (0,)
+
+
 def test_details_are_unreadable_with_another_key(db_connection):
     data_source_id = _register(db_connection)
     with pytest.raises(crypto.ConnectionDetailsError, match="different ENCRYPTION_KEY"):

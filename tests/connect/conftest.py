@@ -3,15 +3,32 @@
 from __future__ import annotations
 
 import itertools
+import json
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import requests_mock as rm
 
-from dra_tiktok_ads.connect import ConnectApp, ConnectSettings
+from dra_tiktok_ads.connect import ConnectSettings, create_app
 from dra_tiktok_ads.connect.saving import ConnectionSaver
-from tests.connect.helpers import API, APP_SECRET, AUTH, REDIRECT, Browser, Clock
+from tests.connect.helpers import (
+    ACCESS_TOKEN,
+    ADVERTISER_GET,
+    ADVERTISER_INFO,
+    API,
+    APP_SECRET,
+    AUTH,
+    EXCHANGE,
+    REDIRECT,
+    Browser,
+    Clock,
+    advertiser_rows,
+    envelope,
+)
 
 
 @pytest.fixture
@@ -27,7 +44,7 @@ def settings(tmp_path: Path) -> ConnectSettings:
         redirect_uri=REDIRECT,
         auth_url=AUTH,
         api_url=API,
-        token_store_path=tmp_path / "secrets" / "tokens.json",
+        token_store_dir=tmp_path / "secrets" / "tiktok",
         env_file=tmp_path / ".env",
     )
 
@@ -42,22 +59,54 @@ def make_browser(settings: ConnectSettings, clock: Clock):
     def make(app_settings: ConnectSettings | None = None, **kwargs: Any) -> Browser:
         # Hermetic: a PGHOST/ENCRYPTION_KEY in the outer environment must not reach a database.
         kwargs.setdefault("saver", ConnectionSaver(environ={}))
-        app = ConnectApp(app_settings or settings, now=clock, rng=rng, **kwargs)
+        app = create_app(app_settings or settings, now=clock, rng=rng, **kwargs)
         return Browser(app)
 
     return make
 
 
 @pytest.fixture
-def browser(make_browser) -> Browser:
+def browser(make_browser: Callable[..., Browser]) -> Browser:
     return make_browser()
 
 
 @pytest.fixture
-def platform_env(fresh_database, monkeypatch) -> dict[str, str]:
+def platform_env(fresh_database: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """A configured platform: PG* pointing at a fresh database and an ENCRYPTION_KEY."""
     key = secrets.token_hex(32)
     for name, value in fresh_database.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("ENCRYPTION_KEY", key)
     return fresh_database | {"ENCRYPTION_KEY": key}
+
+
+@pytest.fixture
+def tiktok():
+    """TikTok mocked: a successful exchange with two advertisers unless a test changes it."""
+    with rm.Mocker() as mocker:
+        mocker.exchange = mocker.post(
+            EXCHANGE,
+            json=envelope({"access_token": ACCESS_TOKEN, "advertiser_ids": [], "scope": [1, 4]}),
+        )
+        mocker.advertisers = mocker.get(ADVERTISER_GET, json=envelope({"list": advertiser_rows(2)}))
+
+        def info(request, context):
+            ids = json.loads(parse_qs(urlsplit(request.url).query)["advertiser_ids"][0])
+            assert len(ids) <= 100
+            return envelope(
+                {
+                    "list": [
+                        {
+                            "advertiser_id": i,
+                            "name": f"Advertiser {i[-3:]}",
+                            "currency": "EUR",
+                            "timezone": "Europe/Berlin",
+                            "display_timezone": "Europe/Berlin",
+                        }
+                        for i in ids
+                    ]
+                }
+            )
+
+        mocker.info = mocker.get(ADVERTISER_INFO, json=info)
+        yield mocker

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import socket
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -11,7 +12,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 from wsgiref.util import setup_testing_defaults
 
-from dra_tiktok_ads.connect import ConnectApp
+from flask import Flask
 
 API = "https://api.test/open_api/v1.3"
 AUTH = "https://auth.test/portal/auth"
@@ -21,6 +22,14 @@ ACCESS_TOKEN = "access-token-do-not-show"
 REFRESH_TOKEN = "refresh-token-do-not-show"
 AUTH_CODE = "auth-code-do-not-show"
 SECRETS = (APP_SECRET, ACCESS_TOKEN, REFRESH_TOKEN, AUTH_CODE)
+
+# The ids of advertiser_rows(): 7000...000, 7000...001, ...
+FIRST_ID = "7" + "0" * 18
+SECOND_ID = "7" + "0" * 17 + "1"
+
+EXCHANGE = f"{API}/oauth2/access_token/"
+ADVERTISER_GET = f"{API}/oauth2/advertiser/get/"
+ADVERTISER_INFO = f"{API}/advertiser/info/"
 
 
 class Clock:
@@ -52,7 +61,7 @@ class Response:
 class Browser:
     """Calls the WSGI app like a browser on 127.0.0.1: keeps cookies, records every page."""
 
-    app: ConnectApp
+    app: Flask
     host: str = "127.0.0.1:8765"
     remote_addr: str = "127.0.0.1"
     script_name: str = ""  # a WSGI mount point, as a server strips it from the path
@@ -112,3 +121,44 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def envelope(data=None, code=0, message="OK"):
+    return {"code": code, "message": message, "request_id": "req-123", "data": data or {}}
+
+
+def advertiser_rows(count: int) -> list[dict[str, str]]:
+    return [
+        {"advertiser_id": f"7{i:018d}", "advertiser_name": f"Shop <{i}> & Co"} for i in range(count)
+    ]
+
+
+def sign_in(browser: Browser, code_param: str = "auth_code"):
+    state = browser.start_flow()
+    return browser.get(f"/oauth/tiktok/callback?{code_param}={AUTH_CODE}&state={state}")
+
+
+def csrf_token(page: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert match, page
+    return match.group(1)
+
+
+def save_advertisers(browser: Browser, *advertiser_ids: str) -> Response:
+    """Sign in, tick ``advertiser_ids`` on the picker and save; the save's redirect."""
+    sign_in(browser)
+    picker = browser.get("/oauth/tiktok/advertisers")
+    response = browser.post(
+        "/oauth/tiktok/advertisers",
+        {"csrf_token": csrf_token(picker.body), "advertiser_id": list(advertiser_ids)},
+    )
+    assert response.status == 303, response.body
+    return response
+
+
+def assert_no_secrets(browser: Browser) -> None:
+    for response in browser.history:
+        for secret in SECRETS:
+            assert secret not in response.body
+            assert secret not in response.location
+            assert all(secret not in value for _, value in response.headers)

@@ -171,30 +171,44 @@ def test_browser_connects_and_the_tap_reads_with_what_was_saved(driver, tmp_path
         assert command.returncode == 0, stderr
         urls = visited_urls(driver)
 
-        store_path = tmp_path / ".secrets" / "tiktok_tokens.json"
-        stored = TokenStore(store_path).load()
-        assert stored is not None
-        assert sorted(stored.advertiser_ids) == sorted(sim.dataset.advertiser_ids)
-        assert oct(store_path.stat().st_mode & 0o777) == "0o600"
+        # One token store per advertiser, each holding that advertiser only.
+        store_dir = tmp_path / ".secrets" / "tiktok"
+        assert sorted(p.name for p in store_dir.iterdir()) == sorted(
+            f"{advertiser_id}.json" for advertiser_id in sim.dataset.advertiser_ids
+        )
+        stores = {}
+        for advertiser_id in sim.dataset.advertiser_ids:
+            store_path = store_dir / f"{advertiser_id}.json"
+            loaded = TokenStore(store_path).load()
+            assert loaded is not None
+            assert loaded.advertiser_ids == [advertiser_id]
+            assert oct(store_path.stat().st_mode & 0o777) == "0o600"
+            stores[advertiser_id] = store_path
+            assert str(store_path.relative_to(tmp_path)) in pages[-1]  # the done page says so
+        assert loaded is not None
+        access_token = loaded.access_token  # one sign-in: the same token in each store
 
         # No secret in any page, log line or URL, except the auth code in TikTok's callback.
         callbacks = sorted({u for u in urls if urlsplit(u).path == "/oauth/tiktok/callback"})
         assert len(callbacks) == 1
         auth_code = parse_qs(urlsplit(callbacks[0]).query)["auth_code"][0]
         output = stdout + first_line + stderr
-        for secret in (stored.access_token, "sim-app-secret", auth_code):
+        for secret in (access_token, "sim-app-secret", auth_code):
             assert secret not in output
             assert all(secret not in page for page in pages)
             assert all(secret not in url for url in urls if url != callbacks[0])
         assert "GET /oauth/tiktok/callback" in output  # the request was logged, query-free
 
-        # The tap runs with exactly what the connect flow saved for Meltano.
+        # The tap runs with exactly what the connect flow saved: the shared settings from
+        # .env, one advertiser's token store, and no advertiser_ids (the store names it).
         saved = read_env_file(tmp_path / ".env")
+        assert "TAP_TIKTOK_ADS_ADVERTISER_IDS" not in saved
+        assert "TAP_TIKTOK_ADS_TOKEN_STORE_PATH" not in saved
+        first = sim.dataset.advertiser_ids[0]
         config = {
             "api_url": saved["TAP_TIKTOK_ADS_API_URL"],
             "app_id": saved["TAP_TIKTOK_ADS_APP_ID"],
-            "advertiser_ids": json.loads(saved["TAP_TIKTOK_ADS_ADVERTISER_IDS"]),
-            "token_store_path": str(tmp_path / saved["TAP_TIKTOK_ADS_TOKEN_STORE_PATH"]),
+            "token_store_path": str(stores[first]),
             "start_date": (date.today() - timedelta(days=3)).isoformat(),
         }
         config_path = tmp_path / "tap-config.json"
@@ -215,4 +229,6 @@ def test_browser_connects_and_the_tap_reads_with_what_was_saved(driver, tmp_path
         ]
         streams = {r["stream"] for r in records}
         assert {"advertiser_info", "campaign_performance"} <= streams, streams
-        assert stored.access_token not in tap.stdout + tap.stderr
+        # Only the advertiser of that store: tenants are not mixed.
+        assert {r["record"]["advertiser_id"] for r in records} == {first}
+        assert access_token not in tap.stdout + tap.stderr

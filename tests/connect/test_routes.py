@@ -11,88 +11,30 @@ from urllib.parse import parse_qs, urlsplit
 import psycopg
 import pytest
 import requests
-import requests_mock as rm
 
 from dra_tiktok_ads import crypto
-from dra_tiktok_ads.connect.saving import ConnectionSaver, SaveError
+from dra_tiktok_ads.connect.saving import ConnectionSaver, SaveError, SaveResult
 from tap_tiktok_ads.auth import TokenStore
 from tests.connect.helpers import (
     ACCESS_TOKEN,
+    ADVERTISER_GET,
+    ADVERTISER_INFO,
     API,
     APP_SECRET,
     AUTH,
     AUTH_CODE,
+    EXCHANGE,
+    FIRST_ID,
     REDIRECT,
     REFRESH_TOKEN,
-    SECRETS,
-    Browser,
+    SECOND_ID,
+    advertiser_rows,
+    assert_no_secrets,
+    csrf_token,
+    envelope,
+    save_advertisers,
+    sign_in,
 )
-
-EXCHANGE = f"{API}/oauth2/access_token/"
-ADVERTISER_GET = f"{API}/oauth2/advertiser/get/"
-ADVERTISER_INFO = f"{API}/advertiser/info/"
-
-
-def envelope(data=None, code=0, message="OK"):
-    return {"code": code, "message": message, "request_id": "req-123", "data": data or {}}
-
-
-def advertiser_rows(count: int) -> list[dict[str, str]]:
-    return [
-        {"advertiser_id": f"7{i:018d}", "advertiser_name": f"Shop <{i}> & Co"} for i in range(count)
-    ]
-
-
-@pytest.fixture
-def tiktok():
-    """TikTok mocked: a successful exchange with two advertisers unless a test changes it."""
-    with rm.Mocker() as mocker:
-        mocker.exchange = mocker.post(
-            EXCHANGE,
-            json=envelope({"access_token": ACCESS_TOKEN, "advertiser_ids": [], "scope": [1, 4]}),
-        )
-        mocker.advertisers = mocker.get(ADVERTISER_GET, json=envelope({"list": advertiser_rows(2)}))
-
-        def info(request, context):
-            ids = json.loads(parse_qs(urlsplit(request.url).query)["advertiser_ids"][0])
-            assert len(ids) <= 100
-            return envelope(
-                {
-                    "list": [
-                        {
-                            "advertiser_id": i,
-                            "name": f"Advertiser {i[-3:]}",
-                            "currency": "EUR",
-                            "timezone": "Europe/Berlin",
-                            "display_timezone": "Europe/Berlin",
-                        }
-                        for i in ids
-                    ]
-                }
-            )
-
-        mocker.info = mocker.get(ADVERTISER_INFO, json=info)
-        yield mocker
-
-
-def sign_in(browser: Browser, code_param: str = "auth_code"):
-    state = browser.start_flow()
-    return browser.get(f"/oauth/tiktok/callback?{code_param}={AUTH_CODE}&state={state}")
-
-
-def csrf_token(page: str) -> str:
-    match = re.search(r'name="csrf_token" value="([^"]+)"', page)
-    assert match, page
-    return match.group(1)
-
-
-def assert_no_secrets(browser: Browser) -> None:
-    for response in browser.history:
-        for secret in SECRETS:
-            assert secret not in response.body
-            assert secret not in response.location
-            assert all(secret not in value for _, value in response.headers)
-
 
 # --- start page, static files, authorize -------------------------------------------------
 
@@ -106,7 +48,7 @@ def test_start_page_has_card_logo_and_link(browser):
     assert "default-src 'none'" in page.header("Content-Security-Policy")
     logo = browser.get("/static/tiktok-logo.svg")
     assert logo.status == 200
-    assert logo.header("Content-Type") == "image/svg+xml"
+    assert logo.header("Content-Type").split(";")[0] == "image/svg+xml"
     assert logo.body.lstrip().startswith("<svg")
     assert browser.get("/static/connect.css").status == 200
     assert browser.get("/static/../app.py").status == 404
@@ -354,16 +296,16 @@ def test_one_advertiser_is_preselected_and_saved(browser, tiktok, settings):
     assert "Europe/Berlin" in picker.body
     saved = browser.post(
         "/oauth/tiktok/advertisers",
-        {"csrf_token": csrf_token(picker.body), "advertiser_id": "7" + "0" * 18},
+        {"csrf_token": csrf_token(picker.body), "advertiser_id": FIRST_ID},
     )
     assert saved.status == 303
     done = browser.get(saved.location)
     assert done.status == 200
     assert "Connected 1 advertiser" in done.body
-    stored = TokenStore(settings.token_store_path).load()
+    stored = TokenStore(settings.token_store_path(FIRST_ID)).load()
     assert stored is not None
     assert stored.access_token == ACCESS_TOKEN
-    assert stored.advertiser_ids == ["7" + "0" * 18]
+    assert stored.advertiser_ids == [FIRST_ID]
     assert stored.refresh_token is None
     assert stored.token_expires_at is None
     assert_no_secrets(browser)
@@ -383,9 +325,14 @@ def test_many_advertisers_are_listed_escaped_and_a_subset_saved(browser, tiktok,
         {"csrf_token": csrf_token(picker.body), "advertiser_id": chosen},
     )
     assert saved.status == 303
-    stored = TokenStore(settings.token_store_path).load()
-    assert stored is not None
-    assert stored.advertiser_ids == chosen
+    # One store per chosen advertiser, each holding that advertiser only.
+    assert sorted(p.name for p in settings.token_store_dir.iterdir()) == sorted(
+        f"{advertiser_id}.json" for advertiser_id in chosen
+    )
+    for advertiser_id in chosen:
+        stored = TokenStore(settings.token_store_path(advertiser_id)).load()
+        assert stored is not None
+        assert stored.advertiser_ids == [advertiser_id]
 
 
 def test_names_are_html_escaped(browser, tiktok):
@@ -399,6 +346,31 @@ def test_names_are_html_escaped(browser, tiktok):
     assert picker.status == 200  # details are optional: names from advertiser/get suffice
     assert "<script>" not in picker.body
     assert "&lt;script&gt;x&lt;/script&gt;" in picker.body
+
+
+def test_picker_shows_the_reporting_time_zone_not_the_display_one(browser, tiktok):
+    """Report days follow `timezone`; `display_timezone` may be an hour apart."""
+    tiktok.get(
+        ADVERTISER_INFO,
+        json=envelope(
+            {
+                "list": [
+                    {
+                        "advertiser_id": row["advertiser_id"],
+                        "name": "Shop",
+                        "currency": "USD",
+                        "timezone": "Etc/GMT+8",
+                        "display_timezone": "America/Los_Angeles",
+                    }
+                    for row in advertiser_rows(2)
+                ]
+            }
+        ),
+    )
+    sign_in(browser)
+    picker = browser.get("/oauth/tiktok/advertisers").body
+    assert picker.count("<td>Etc/GMT+8</td>") == 2
+    assert "America/Los_Angeles" not in picker
 
 
 def test_advertisers_only_in_the_exchange_answer_are_listed(browser, tiktok):
@@ -417,16 +389,16 @@ def test_saving_nothing_asks_again(browser, tiktok, settings):
     page = browser.post("/oauth/tiktok/advertisers", {"csrf_token": csrf_token(picker.body)})
     assert page.status == 400
     assert "Choose at least one advertiser" in page.body
-    assert not settings.token_store_path.exists()
+    assert not settings.token_store_dir.exists()
 
 
 def test_forged_form_is_rejected(browser, tiktok, settings):
     sign_in(browser)
     page = browser.post(
-        "/oauth/tiktok/advertisers", {"csrf_token": "guess", "advertiser_id": "7" + "0" * 18}
+        "/oauth/tiktok/advertisers", {"csrf_token": "guess", "advertiser_id": FIRST_ID}
     )
     assert page.status == 403
-    assert not settings.token_store_path.exists()
+    assert not settings.token_store_dir.exists()
 
 
 def test_unknown_advertiser_is_rejected(browser, tiktok, settings):
@@ -437,7 +409,7 @@ def test_unknown_advertiser_is_rejected(browser, tiktok, settings):
         {"csrf_token": csrf_token(picker.body), "advertiser_id": "999"},
     )
     assert page.status == 400
-    assert not settings.token_store_path.exists()
+    assert not settings.token_store_dir.exists()
 
 
 def test_picker_without_sign_in(browser):
@@ -449,7 +421,7 @@ def test_picker_without_sign_in(browser):
 def test_form_cannot_be_replayed_after_saving(browser, tiktok):
     sign_in(browser)
     picker = browser.get("/oauth/tiktok/advertisers")
-    form = {"csrf_token": csrf_token(picker.body), "advertiser_id": "7" + "0" * 18}
+    form = {"csrf_token": csrf_token(picker.body), "advertiser_id": FIRST_ID}
     assert browser.post("/oauth/tiktok/advertisers", form).status == 303
     assert browser.post("/oauth/tiktok/advertisers", form).status == 400
     assert browser.get("/oauth/tiktok/advertisers").location == "/oauth/tiktok/done"
@@ -470,7 +442,7 @@ def test_save_failure_is_shown_without_secrets(make_browser, tiktok):
     picker = browser.get("/oauth/tiktok/advertisers")
     page = browser.post(
         "/oauth/tiktok/advertisers",
-        {"csrf_token": csrf_token(picker.body), "advertiser_id": "7" + "0" * 18},
+        {"csrf_token": csrf_token(picker.body), "advertiser_id": FIRST_ID},
     )
     assert page.status == 500
     assert "cannot write /nope" in page.body
@@ -478,16 +450,6 @@ def test_save_failure_is_shown_without_secrets(make_browser, tiktok):
 
 
 # --- what is saved --------------------------------------------------------------------------
-
-
-def save_first_advertiser(browser: Browser) -> None:
-    sign_in(browser)
-    picker = browser.get("/oauth/tiktok/advertisers")
-    response = browser.post(
-        "/oauth/tiktok/advertisers",
-        {"csrf_token": csrf_token(picker.body), "advertiser_id": "7" + "0" * 18},
-    )
-    assert response.status == 303, response.body
 
 
 def test_refresh_token_and_expiry_are_saved(browser, tiktok, settings, clock):
@@ -502,8 +464,8 @@ def test_refresh_token_and_expiry_are_saved(browser, tiktok, settings, clock):
             }
         ),
     )
-    save_first_advertiser(browser)
-    raw = json.loads(settings.token_store_path.read_text())
+    save_advertisers(browser, FIRST_ID)
+    raw = json.loads(settings.token_store_path(FIRST_ID).read_text())
     assert set(raw) == {
         "access_token",
         "refresh_token",
@@ -513,7 +475,7 @@ def test_refresh_token_and_expiry_are_saved(browser, tiktok, settings, clock):
     }
     assert raw["refresh_token"] == REFRESH_TOKEN
     assert raw["token_expires_at"] == "2026-11-21T12:00:00+00:00"
-    assert stat.S_IMODE(settings.token_store_path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(settings.token_store_path(FIRST_ID).stat().st_mode) == 0o600
     env = settings.env_file.read_text()
     assert "TAP_TIKTOK_ADS_APP_SECRET=" in env  # needed to renew rotating tokens
     assert ACCESS_TOKEN not in env
@@ -521,13 +483,21 @@ def test_refresh_token_and_expiry_are_saved(browser, tiktok, settings, clock):
     assert_no_secrets(browser)
 
 
-def test_env_file_points_the_tap_at_the_store(browser, tiktok, settings):
-    settings.env_file.write_text("# mine\nPGHOST=db\nTAP_TIKTOK_ADS_START_DATE=2026-01-01\n")
-    save_first_advertiser(browser)
+def test_env_file_holds_only_settings_every_tenant_shares(browser, tiktok, settings):
+    settings.env_file.write_text(
+        "# mine\nPGHOST=db\nTAP_TIKTOK_ADS_START_DATE=2026-01-01\n"
+        'TAP_TIKTOK_ADS_ADVERTISER_IDS=\'["1","2"]\'\n'
+        "TAP_TIKTOK_ADS_TOKEN_STORE_PATH='.secrets/tiktok_tokens.json'\n"
+    )
+    save_advertisers(browser, FIRST_ID)
     env = settings.env_file.read_text().splitlines()
     assert env[:3] == ["# mine", "PGHOST=db", "TAP_TIKTOK_ADS_START_DATE=2026-01-01"]
-    assert f"TAP_TIKTOK_ADS_ADVERTISER_IDS='[\"{'7' + '0' * 18}\"]'" in env
-    assert "TAP_TIKTOK_ADS_TOKEN_STORE_PATH='secrets/tokens.json'" in env
+    # No tenant in .env (a line there would load one tenant's data under every data
+    # source): the tap is pointed at one advertiser's store per run, as the done page says.
+    assert not any(line.startswith("TAP_TIKTOK_ADS_ADVERTISER_IDS") for line in env)
+    assert not any(line.startswith("TAP_TIKTOK_ADS_TOKEN_STORE_PATH") for line in env)
+    done = browser.get("/oauth/tiktok/done").body
+    assert f"TAP_TIKTOK_ADS_TOKEN_STORE_PATH={settings.token_store_path(FIRST_ID)} " in done
     assert f"TAP_TIKTOK_ADS_API_URL='{API}'" in env
     assert "TAP_TIKTOK_ADS_APP_ID='test-app-id'" in env
     assert not any(line.startswith("TAP_TIKTOK_ADS_APP_SECRET") for line in env)
@@ -536,31 +506,34 @@ def test_env_file_points_the_tap_at_the_store(browser, tiktok, settings):
 
 
 def test_reconnecting_updates_instead_of_duplicating(make_browser, tiktok, settings):
-    save_first_advertiser(make_browser())
+    save_advertisers(make_browser(), FIRST_ID)
     tiktok.post(EXCHANGE, json=envelope({"access_token": "second-token", "advertiser_ids": []}))
-    save_first_advertiser(make_browser())
-    stored = TokenStore(settings.token_store_path).load()
+    save_advertisers(make_browser(), FIRST_ID)
+    stored = TokenStore(settings.token_store_path(FIRST_ID)).load()
     assert stored is not None
     assert stored.access_token == "second-token"
-    assert stored.advertiser_ids == ["7" + "0" * 18]
+    assert stored.advertiser_ids == [FIRST_ID]
+    assert [p.name for p in settings.token_store_dir.iterdir()] == [f"{FIRST_ID}.json"]
     env = settings.env_file.read_text().splitlines()
-    for key in ("ADVERTISER_IDS", "TOKEN_STORE_PATH", "APP_ID", "API_URL"):
+    for key in ("APP_ID", "API_URL"):
         assert sum(line.startswith(f"TAP_TIKTOK_ADS_{key}=") for line in env) == 1
 
 
 def test_done_page_says_where_it_saved(browser, tiktok, settings):
-    save_first_advertiser(browser)
+    save_advertisers(browser, FIRST_ID)
     done = browser.get("/oauth/tiktok/done")
-    assert str(settings.token_store_path) in done.body
+    assert str(settings.token_store_path(FIRST_ID)) in done.body
     assert str(settings.env_file) in done.body
     assert "no platform database configured" in done.body
     assert_no_secrets(browser)
 
 
 def test_on_saved_is_called(make_browser, tiktok, settings):
-    results = []
-    save_first_advertiser(make_browser(on_saved=results.append))
-    assert [r.token_store_path for r in results] == [settings.token_store_path]
+    results: list[SaveResult] = []
+    save_advertisers(make_browser(on_saved=results.append), FIRST_ID)
+    assert [a.token_store_path for r in results for a in r.advertisers] == [
+        settings.token_store_path(FIRST_ID)
+    ]
 
 
 def test_reconnect_registers_each_advertiser_once(make_browser, tiktok, settings, platform_env):
@@ -585,7 +558,7 @@ def test_reconnect_registers_each_advertiser_once(make_browser, tiktok, settings
         found = conn.execute(
             "SELECT sync_config ->> 'advertiser_id', connection_details FROM dra_data_sources"
         ).fetchall()
-    assert sorted(r[0] for r in found) == ["7" + "0" * 18, "7" + "0" * 17 + "1"]
+    assert sorted(r[0] for r in found) == [FIRST_ID, SECOND_ID]
     for _, envelope_ in found:
         details = crypto.decrypt_details(envelope_, platform_env["ENCRYPTION_KEY"])
         assert details["access_token"] == "token-two"

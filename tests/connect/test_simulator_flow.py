@@ -7,6 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from tests.connect.helpers import Browser
 from tests.connect.simflow import consent
 from tiktok_sim import SimConfig, Simulator
 
@@ -33,7 +34,7 @@ def callback_path(url: str) -> str:
     return f"{parts.path}?{parts.query}"
 
 
-def authorize(browser) -> str:
+def authorize(browser: Browser) -> str:
     response = browser.get("/oauth/tiktok")
     assert response.status == 302
     return response.location

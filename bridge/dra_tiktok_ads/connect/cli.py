@@ -10,20 +10,22 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import os
 import sys
 import threading
 import time
 import webbrowser
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from socketserver import ThreadingMixIn
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from dra_tiktok_ads.connect.app import ConnectApp
+from dra_tiktok_ads.connect.app import create_app
+from dra_tiktok_ads.connect.server import Server
 from dra_tiktok_ads.connect.settings import (
     CALLBACK_PATH,
+    DEFAULT_TOKEN_STORE_DIR,
+    OBSOLETE_TOKEN_STORE_VARIABLE,
     ConnectSettings,
     SettingsError,
     is_loopback_host,
@@ -36,26 +38,8 @@ PROG = "tap-tiktok-ads-connect"
 # Once saved, the browser still fetches the done page and its stylesheet and logo.
 DONE_GRACE_SECONDS = 1.0
 DONE_TIMEOUT_SECONDS = 15.0
+POLL_SECONDS = 0.2
 logger = logging.getLogger("dra_tiktok_ads.connect")
-
-
-class ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
-    """One thread per connection: a browser's idle pre-connected socket must not stall
-    the next request (the app itself is thread-safe)."""
-
-    daemon_threads = True
-
-
-class QuietRequestHandler(WSGIRequestHandler):
-    """Access log without query strings: the callback's query holds the auth code."""
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:  # noqa: ARG002
-        path = self.path.split("?", 1)[0]
-        logger.info('"%s %s" %s', self.command, path, code)
-
-    def log_message(self, format: str, *args: object) -> None:
-        # Errors from the stdlib server may quote the raw request line; keep it out.
-        logger.warning("HTTP server: %s", (format % args).split("?", 1)[0])
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -66,14 +50,14 @@ def build_parser() -> argparse.ArgumentParser:
             "the tokens where the pipeline reads them. Reads TIKTOK_ADS_APP_ID, "
             "TIKTOK_ADS_APP_SECRET and TIKTOK_ADS_REDIRECT_URI (plus optional "
             "TIKTOK_ADS_AUTH_URL, TIKTOK_ADS_API_URL, TIKTOK_ADS_SCOPE, "
-            "TIKTOK_ADS_TOKEN_STORE_PATH, TIKTOK_ADS_ENV_FILE)."
+            "TIKTOK_ADS_TOKEN_STORE_DIR, TIKTOK_ADS_ENV_FILE)."
         ),
     )
     parser.add_argument(
-        "--token-store",
+        "--token-store-dir",
         type=Path,
-        help="token store file (default: TIKTOK_ADS_TOKEN_STORE_PATH, else "
-        ".secrets/tiktok_tokens.json)",
+        help="folder of the token stores, one <advertiser_id>.json per advertiser "
+        f"(default: TIKTOK_ADS_TOKEN_STORE_DIR, else {DEFAULT_TOKEN_STORE_DIR})",
     )
     parser.add_argument(
         "--env-file",
@@ -110,24 +94,27 @@ def serve(
     ready: threading.Event | None = None,
     stop: threading.Event | None = None,
 ) -> int:
-    """Serve the connect flow until a connection is saved (or ``stop`` is set)."""
+    """Serve the connect flow with waitress until a connection is saved (or ``stop`` is set)."""
     saved = threading.Event()
     stop = stop or threading.Event()
 
     def on_saved(result: SaveResult) -> None:
-        print(
-            f"Saved the TikTok Ads connection to {result.token_store_path}"
-            + (f" and {result.env_file}" if result.env_file else "")
-            + (
-                f"; data sources {sorted(result.data_source_ids.values())}"
-                if result.data_source_ids
+        for advertiser in result.advertisers:
+            data_source = (
+                f", data source {advertiser.data_source_id}"
+                if advertiser.data_source_id is not None
                 else ""
-            ),
-            flush=True,
-        )
+            )
+            print(
+                f"Saved advertiser {advertiser.advertiser_id}: tokens in "
+                f"{advertiser.token_store_path}{data_source}",
+                flush=True,
+            )
+        if result.env_file is not None:
+            print(f"Updated {result.env_file} ({', '.join(result.env_keys)})", flush=True)
         saved.set()
 
-    app = ConnectApp(settings, on_saved=on_saved)
+    app = create_app(settings, on_saved=on_saved)
     last_request = [time.monotonic()]
     done_page_served = threading.Event()
 
@@ -147,13 +134,7 @@ def serve(
         )
 
     try:
-        server: WSGIServer = make_server(
-            bind,
-            settings.port,
-            tracked_app,
-            server_class=ThreadingWSGIServer,
-            handler_class=QuietRequestHandler,
-        )
+        server = Server(tracked_app, bind, settings.port)
     except OSError as exc:
         print(
             f"{PROG}: error: cannot listen on {bind}:{settings.port} ({exc.strerror}); "
@@ -162,7 +143,6 @@ def serve(
         )
         return 1
     start_url = f"{settings.origin}/"
-    server.timeout = 0.2
     with server:
         print(f"Open {start_url} in your browser to connect TikTok Ads.", file=sys.stderr)
         if open_browser:
@@ -171,8 +151,8 @@ def serve(
         if ready is not None:
             ready.set()
         try:
-            while not stop.is_set() and not finished():
-                server.handle_request()
+            while not stop.wait(POLL_SECONDS) and not finished():
+                pass
         except KeyboardInterrupt:
             if not saved.is_set():
                 print(f"{PROG}: stopped before a connection was saved", file=sys.stderr)
@@ -194,8 +174,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 2
     overrides: dict[str, object] = {"allow_remote": args.allow_remote}
-    if args.token_store is not None:
-        overrides["token_store_path"] = args.token_store
+    if args.token_store_dir is not None:
+        overrides["token_store_dir"] = args.token_store_dir
     if args.env_file is not None:
         overrides["env_file"] = args.env_file
     try:
@@ -203,6 +183,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
+    if os.environ.get(OBSOLETE_TOKEN_STORE_VARIABLE):
+        print(
+            f"{PROG}: warning: {OBSOLETE_TOKEN_STORE_VARIABLE} is no longer read: each "
+            f"advertiser's tokens go to {settings.token_store_dir}/<advertiser_id>.json "
+            "(TIKTOK_ADS_TOKEN_STORE_DIR sets the folder)",
+            file=sys.stderr,
+        )
     if urlsplit(settings.redirect_uri).path != CALLBACK_PATH:
         print(
             f"{PROG}: error: TIKTOK_ADS_REDIRECT_URI must have the path {CALLBACK_PATH} "

@@ -14,7 +14,10 @@ from urllib.parse import urlsplit
 
 DEFAULT_AUTH_URL = "https://business-api.tiktok.com/portal/auth"
 DEFAULT_API_URL = "https://business-api.tiktok.com/open_api/v1.3"
-DEFAULT_TOKEN_STORE_PATH = ".secrets/tiktok_tokens.json"  # noqa: S105 - a path
+# One token store per advertiser: <dir>/<advertiser_id>.json, so tenants never share one.
+DEFAULT_TOKEN_STORE_DIR = ".secrets/tiktok"  # noqa: S105 - a path
+# Read by earlier versions (one store for every advertiser); now only warned about.
+OBSOLETE_TOKEN_STORE_VARIABLE = "TIKTOK_ADS_TOKEN_STORE_PATH"  # noqa: S105 - a name
 DEFAULT_ENV_FILE = ".env"
 # TikTok grants the permissions ticked on the app in the developer portal; the parameter is
 # sent because the platform's flow names it, and it documents the read-only access we need.
@@ -56,7 +59,7 @@ class ConnectSettings:
     auth_url: str = DEFAULT_AUTH_URL
     api_url: str = DEFAULT_API_URL
     scope: str = DEFAULT_SCOPE
-    token_store_path: Path = Path(DEFAULT_TOKEN_STORE_PATH)
+    token_store_dir: Path = Path(DEFAULT_TOKEN_STORE_DIR)
     env_file: Path | None = Path(DEFAULT_ENV_FILE)
     # Accept requests from other machines (a platform backend behind a proxy). Off for the CLI.
     allow_remote: bool = False
@@ -87,11 +90,20 @@ class ConnectSettings:
             _ = parts.port
         except ValueError as exc:
             raise SettingsError(f"TIKTOK_ADS_REDIRECT_URI has an invalid port: {exc}") from None
-        if not self.allow_remote and not is_loopback_host(parts.hostname or ""):
+        host = parts.hostname or ""
+        # An IPv6 literal cannot be listed in Flask's TRUSTED_HOSTS, so every page would be
+        # refused: only the names the Host check can trust.
+        if not self.allow_remote and (":" in host or not is_loopback_host(host)):
             raise SettingsError(
                 "TIKTOK_ADS_REDIRECT_URI must point at 127.0.0.1 or localhost "
                 "(use --allow-remote to serve other hosts)"
             )
+
+    def token_store_path(self, advertiser_id: str) -> Path:
+        """Where one advertiser's tokens are kept (``advertiser_ids`` = that one only)."""
+        if not advertiser_id.isdigit():  # it becomes a file name
+            raise SettingsError(f"advertiser id {advertiser_id!r} is not a TikTok advertiser id")
+        return self.token_store_dir / f"{advertiser_id}.json"
 
     @property
     def origin(self) -> str:
@@ -125,7 +137,7 @@ class ConnectSettings:
             "auth_url": get("TIKTOK_ADS_AUTH_URL", DEFAULT_AUTH_URL),
             "api_url": get("TIKTOK_ADS_API_URL", DEFAULT_API_URL),
             "scope": get("TIKTOK_ADS_SCOPE", DEFAULT_SCOPE),
-            "token_store_path": Path(get("TIKTOK_ADS_TOKEN_STORE_PATH", DEFAULT_TOKEN_STORE_PATH)),
+            "token_store_dir": Path(get("TIKTOK_ADS_TOKEN_STORE_DIR", DEFAULT_TOKEN_STORE_DIR)),
             "env_file": Path(get("TIKTOK_ADS_ENV_FILE", DEFAULT_ENV_FILE)),
         }
         values.update({key: value for key, value in overrides.items() if value is not None})

@@ -237,7 +237,9 @@ class TikTokOAuthClient:
                     advertiser_id=advertiser_id,
                     name=str(info.get("name") or name or advertiser_id),
                     currency=str(info.get("currency") or ""),
-                    timezone=str(info.get("display_timezone") or info.get("timezone") or ""),
+                    # Report days follow `timezone`; `display_timezone` is only what Ads
+                    # Manager shows, and can be an hour apart.
+                    timezone=str(info.get("timezone") or ""),
                 )
             )
         return result
