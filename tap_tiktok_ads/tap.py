@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
 import threading
@@ -53,7 +54,9 @@ class TapTikTokAds(TikTokTap):
     package_name = "dra-tap-tiktok-ads"
     message_writer_class = ChunkedOrjsonWriter
 
-    config_jsonschema = CONFIG_SCHEMA
+    # A copy: the SDK appends its built-in settings (stream_maps, batch_config, ...) to the
+    # class's schema in place, and CONFIG_SCHEMA must stay the tap's own declaration.
+    config_jsonschema = copy.deepcopy(CONFIG_SCHEMA)
 
     # Settings and validation
 

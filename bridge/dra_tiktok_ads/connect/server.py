@@ -14,19 +14,19 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
-from waitress import wasyncore  # type: ignore[import-untyped]
-from waitress.server import create_server  # type: ignore[import-untyped]
-from waitress.trigger import trigger  # type: ignore[import-untyped]
+from waitress import wasyncore
+from waitress.server import create_server
+from waitress.trigger import trigger
 
 WORKER_THREADS = 4
-STOP_TIMEOUT_SECONDS = 5.0
+STOP_TIMEOUT_SECONDS = 5
 
 
 class Server:
     """Serves ``app`` on ``host:port`` from the moment it is made until ``close``."""
 
     def __init__(self, app: Callable[..., Any], host: str, port: int) -> None:
-        self._map: dict[int, Any] = {}
+        self._map: dict[Any, Any] = {}  # waitress's socket map, keyed by file descriptor
         # Raises OSError when the port is taken; nothing is running yet then.
         self._server = create_server(
             app, map=self._map, host=host, port=port, threads=WORKER_THREADS
@@ -40,9 +40,12 @@ class Server:
 
     def close(self) -> None:
         if self._thread.is_alive():
-            self._wake.pull_trigger(lambda: wasyncore.close_all(self._map))
+            self._wake.pull_trigger(self._close_all_sockets)
             self._thread.join(STOP_TIMEOUT_SECONDS)
         self._server.task_dispatcher.shutdown(timeout=STOP_TIMEOUT_SECONDS)
+
+    def _close_all_sockets(self, _: object = None) -> None:
+        wasyncore.close_all(self._map)
 
     def __enter__(self) -> Server:
         return self
