@@ -40,6 +40,13 @@ FATAL_CODES = {
 }
 
 TOKEN_REJECTED = 40105
+#: "Your query is too large": the report query (days x metrics x objects) must be made smaller.
+QUERY_TOO_LARGE = 40067
+
+
+class QueryTooLargeError(FatalAPIError):
+    """Code 40067 on a report: fatal as it is, but a smaller query (fewer days) may pass."""
+
 
 _ENVELOPE_ATTR = "_tiktok_envelope"
 
@@ -90,6 +97,8 @@ def check_response(
         response.request.headers.get("Access-Token", "")
     ):
         raise RetriableAPIError(f"{detail}; the token was refreshed", response)
+    if code == QUERY_TOO_LARGE:
+        raise QueryTooLargeError(f"{detail}; the query is too large")
     if isinstance(code, int) and code in RETRIABLE_CODES:
         raise RetriableAPIError(f"{detail}; {RETRIABLE_CODES[code]}", response)
     hint = (

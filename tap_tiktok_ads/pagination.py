@@ -11,6 +11,9 @@ from singer_sdk.pagination import PageNumberPaginator
 
 from tap_tiktok_ads.envelope import envelope_data, envelope_of
 
+#: How TikTok says a synchronous report left objects out (doc 1740302848100353).
+THROTTLE_HEADER = "X-Tt-Ads-Throttle"
+
 
 def total_pages(data: dict[str, Any]) -> int:
     """``page_info.total_page``; an empty report says 0."""
@@ -34,11 +37,18 @@ class RawPage:
 
     body: bytes
     total_page: int
+    #: TikTok's ``X-Tt-Ads-Throttle`` header: set when the result was cut short (see
+    #: ``report_queries``); empty when the page is complete.
+    throttle: str = ""
 
     @classmethod
     def of(cls, response: requests.Response) -> RawPage:
         """The page of a response already checked (and decoded once) by ``check_response``."""
-        return cls(response.content, total_pages(envelope_data(envelope_of(response))))
+        return cls(
+            response.content,
+            total_pages(envelope_data(envelope_of(response))),
+            response.headers.get(THROTTLE_HEADER, "").strip(),
+        )
 
     def rows(self) -> list[dict[str, Any]]:
         rows = envelope_data(orjson.loads(self.body)).get("list")

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import partial
+from typing import TypeVar
 
 from tap_tiktok_ads.pagination import RawPage
 
@@ -30,25 +31,36 @@ def date_windows(start: date, end: date, max_days: int = MAX_WINDOW_DAYS) -> lis
 
 
 TaggedPage = tuple[DateWindow, RawPage, bool]
+Query = TypeVar("Query")
+#: The queries that answer one window in full, each with its first page (``report_queries``).
+WindowPlan = list[tuple[Query, RawPage]]
 
 
 def window_page_tasks(
     windows: list[DateWindow],
-    first_pages: Iterator[RawPage],
-    fetch: Callable[[DateWindow, int], RawPage],
+    plans: Iterator[WindowPlan[Query]],
+    fetch: Callable[[Query, int], RawPage],
 ) -> Iterator[Callable[[], TaggedPage]]:
-    """Every page of every window, in order, tagged with its window and whether it is the
-    window's last. A failed first page is raised in its turn, after earlier windows."""
+    """Every page of every query of every window, in order, tagged with its window and whether
+    it is the window's last. A failed plan is raised in its turn, after earlier windows."""
     for window in windows:
         try:
-            first_page = next(first_pages)
+            plan = next(plans)
         except Exception as error:  # re-raised when its turn comes
             yield partial(_raise, error)
             return
-        last = max(first_page.total_page, 1)
-        yield partial(_tagged, window, first_page, last == 1)
-        for number in range(2, last + 1):
-            yield partial(_fetch_tagged, window, fetch, number, number == last)
+        for index, (query, first_page) in enumerate(plan):
+            last_query = index == len(plan) - 1
+            last = max(first_page.total_page, 1)
+            yield partial(_tagged, window, first_page, last_query and last == 1)
+            for number in range(2, last + 1):
+                yield partial(
+                    _fetch_tagged,
+                    window,
+                    partial(fetch, query),
+                    number,
+                    last_query and number == last,
+                )
 
 
 def _raise(error: Exception) -> TaggedPage:
@@ -61,8 +73,8 @@ def _tagged(window: DateWindow, page: RawPage, is_last: bool) -> TaggedPage:
 
 def _fetch_tagged(
     window: DateWindow,
-    fetch: Callable[[DateWindow, int], RawPage],
+    fetch: Callable[[int], RawPage],
     number: int,
     is_last: bool,
 ) -> TaggedPage:
-    return window, fetch(window, number), is_last
+    return window, fetch(number), is_last

@@ -1,4 +1,5 @@
-"""Entity streams: the advertisers, and their campaigns and ad groups (deleted included)."""
+"""Entity streams: the advertisers, and their campaigns and ad groups (deleted, TopView and
+Promote included: see ``entity_queries``)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from singer_sdk.helpers.types import Context
 
 from tap_tiktok_ads import schemas
 from tap_tiktok_ads.client import AdvertiserPartitionedStream, TikTokStream, encode_query
+from tap_tiktok_ads.entity_queries import EntityPass, adgroup_passes, campaign_passes
 from tap_tiktok_ads.values import LOGGER, api_time_to_iso, to_number
 
 
@@ -34,7 +36,7 @@ class AdvertiserInfoStream(TikTokStream):
 
 
 class EntityStream(AdvertiserPartitionedStream):
-    """Campaigns and ad groups, paged; deleted objects included on request."""
+    """Campaigns and ad groups, paged, in the filtered passes their endpoint needs."""
 
     id_field: ClassVar[str]
     _NUMERIC_FIELDS = ("budget",)
@@ -45,19 +47,39 @@ class EntityStream(AdvertiserPartitionedStream):
         """The fields to request: the schema's, less the partition's advertiser_id."""
         return [name for name in self.schema["properties"] if name != "advertiser_id"]
 
+    def passes(self) -> list[EntityPass]:
+        """The filtered listings that together return every object."""
+        raise NotImplementedError
+
+    @cached_property
+    def _passes_by_name(self) -> dict[str, EntityPass]:
+        return {entity_pass.name: entity_pass for entity_pass in self.passes()}
+
+    def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
+        assert context is not None
+        seen: set[str] = set()
+        for name in self._passes_by_name:
+            # The pass travels in the request context by name (contexts end up in logs).
+            for row in super().get_records({**context, "entity_pass": name}):
+                object_id = row.get(self.id_field) if isinstance(row, dict) else None
+                if object_id is not None:
+                    if str(object_id) in seen:
+                        continue
+                    seen.add(str(object_id))
+                yield row
+
     def get_url_params(
         self, context: Context | None, next_page_token: int | None
     ) -> dict[str, Any]:
         assert context is not None
+        entity_pass = self._passes_by_name[context["entity_pass"]]
         params: dict[str, Any] = {
             "advertiser_id": context["advertiser_id"],
             "page": next_page_token or 1,
-            "page_size": self.config["page_size"],
+            "page_size": entity_pass.page_size(int(self.config["page_size"])),
             "fields": self.entity_fields,
+            "filtering": entity_pass.filtering,
         }
-        if self.config["include_deleted"]:
-            # Deleted objects still carry spend in reports; without them totals fall short.
-            params["filtering"] = {"primary_status": "STATUS_ALL"}
         return encode_query(params)
 
     def post_process(
@@ -85,6 +107,9 @@ class CampaignsStream(EntityStream):
     schema = schemas.CAMPAIGNS
     id_field = "campaign_id"
 
+    def passes(self) -> list[EntityPass]:
+        return campaign_passes(include_deleted=bool(self.config["include_deleted"]))
+
 
 class AdGroupsStream(EntityStream):
     name = "ad_groups"
@@ -93,3 +118,6 @@ class AdGroupsStream(EntityStream):
     replication_key = None
     schema = schemas.AD_GROUPS
     id_field = "adgroup_id"
+
+    def passes(self) -> list[EntityPass]:
+        return adgroup_passes(include_deleted=bool(self.config["include_deleted"]))

@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from functools import cached_property, partial
 from typing import Any, ClassVar
 
+from singer_sdk.exceptions import FatalAPIError
 from singer_sdk.helpers.types import Context
 
 from tap_tiktok_ads import schemas
 from tap_tiktok_ads.client import AdvertiserPartitionedStream, utc_now
-from tap_tiktok_ads.pagination import RawPage
+from tap_tiktok_ads.entity_queries import campaign_passes
+from tap_tiktok_ads.pagination import RawPage, has_more_pages
 from tap_tiktok_ads.prefetch import prefetch_ordered
+from tap_tiktok_ads.report_queries import QueryPlanner, ReportQuery, report_filtering
 from tap_tiktok_ads.values import LOGGER, report_day, to_integer, to_number
 from tap_tiktok_ads.windows import DateWindow, date_windows, window_page_tasks
 
 REPORT_PATH = "/report/integrated/get/"
+CAMPAIGN_PATH = "/campaign/get/"
 FIRST_PAGE_LOOKAHEAD = 2
 
 
@@ -35,6 +40,9 @@ class ReportStream(AdvertiserPartitionedStream):
     status_filter_field: ClassVar[str]
     attribute_fields: ClassVar[list[str]]
     metric_types: ClassVar[dict[str, str]]
+    # Plans are made on fetch threads, so the campaign list is fetched under a lock.
+    _campaign_ids_lock: ClassVar[threading.Lock] = threading.Lock()
+    _campaign_ids_by_advertiser: dict[str, list[str]] | None = None
 
     def get_records(self, context: Context | None) -> Iterator[dict[str, Any]]:
         assert context is not None
@@ -42,13 +50,20 @@ class ReportStream(AdvertiserPartitionedStream):
         windows = self.windows_for(advertiser_id, context)
         pool, depth = self._tap.executor, self._tap.prefetch_depth
         fetch = partial(self._fetch_page, advertiser_id)
-        # The next windows' first pages (which carry total_page) are fetched a little ahead,
-        # so the page queue flows across window boundaries instead of draining at each one,
-        # while the current window's pages keep priority.
-        first_pages = prefetch_ordered(
-            pool, (partial(fetch, w, 1) for w in windows), FIRST_PAGE_LOOKAHEAD
+        planner = QueryPlanner(
+            advertiser_id,
+            self.data_level,
+            fetch_first_page=partial(self._fetch_first_page, advertiser_id),
+            campaign_ids=partial(self._campaign_ids, advertiser_id),
         )
-        pages = prefetch_ordered(pool, window_page_tasks(windows, first_pages, fetch), depth)
+        # The next windows' plans (their first pages, which carry total_page, and any split a
+        # too large or truncated query needs) are made a little ahead, so the page queue
+        # flows across window boundaries instead of draining at each one, while the current
+        # window's pages keep priority.
+        plans = prefetch_ordered(
+            pool, (partial(planner.plan, w) for w in windows), FIRST_PAGE_LOOKAHEAD
+        )
+        pages = prefetch_ordered(pool, window_page_tasks(windows, plans, fetch), depth)
         seen: set[tuple[str, str]] = set()
         try:
             for window, page, is_last_page in pages:
@@ -83,29 +98,72 @@ class ReportStream(AdvertiserPartitionedStream):
         value = self.config.get(setting)
         return date.fromisoformat(str(value)[:10]) if value else None
 
-    def _fetch_page(self, advertiser_id: str, window: DateWindow, page: int) -> RawPage:
+    def _fetch_first_page(self, advertiser_id: str, query: ReportQuery) -> RawPage:
+        return self._request_page(advertiser_id, query, 1)
+
+    def _fetch_page(self, advertiser_id: str, query: ReportQuery, page: int) -> RawPage:
+        """A later page of a planned query: its first page was complete, so this must be too."""
+        raw = self._request_page(advertiser_id, query, page)
+        if raw.throttle:
+            msg = (
+                f"{self.data_level} report for advertiser {advertiser_id}, {query.describe()}: "
+                f"page {page} came back truncated (X-Tt-Ads-Throttle: {raw.throttle}) though its "
+                "first page was complete; run the sync again"
+            )
+            raise FatalAPIError(msg)
+        return raw
+
+    def _request_page(self, advertiser_id: str, query: ReportQuery, page: int) -> RawPage:
         params: dict[str, Any] = {
             "advertiser_id": advertiser_id,
             "report_type": "BASIC",
             "data_level": self.data_level,
             "dimensions": [self.id_field, "stat_time_day"],
             "metrics": [*self.attribute_fields, *self.metric_types],
-            "start_date": window.start.isoformat(),
-            "end_date": window.end.isoformat(),
+            "start_date": query.window.start.isoformat(),
+            "end_date": query.window.end.isoformat(),
             "page": page,
             "page_size": self.config["page_size"],
+            "filtering": report_filtering(
+                self.status_filter_field,
+                include_deleted=bool(self.config["include_deleted"]),
+                campaign_ids=query.campaign_ids,
+            ),
         }
-        if self.config["include_deleted"]:
-            params["filtering"] = [
-                {
-                    "field_name": self.status_filter_field,
-                    "filter_type": "IN",
-                    "filter_value": '["STATUS_ALL"]',
-                }
-            ]
         return RawPage.of(
             self.fetch_response(REPORT_PATH, params, {"advertiser_id": advertiser_id})
         )
+
+    def _campaign_ids(self, advertiser_id: str) -> list[str]:
+        """Every campaign of the advertiser, to split a truncated report by (fetched once)."""
+        with self._campaign_ids_lock:
+            if self._campaign_ids_by_advertiser is None:
+                self._campaign_ids_by_advertiser = {}
+            if advertiser_id not in self._campaign_ids_by_advertiser:
+                ids: dict[str, None] = {}
+                passes = campaign_passes(include_deleted=bool(self.config["include_deleted"]))
+                for entity_pass in passes:
+                    page = 1
+                    while True:
+                        data = self.fetch_data(
+                            CAMPAIGN_PATH,
+                            {
+                                "advertiser_id": advertiser_id,
+                                "page": page,
+                                "page_size": entity_pass.page_size(int(self.config["page_size"])),
+                                "fields": ["campaign_id"],
+                                "filtering": entity_pass.filtering,
+                            },
+                            {"advertiser_id": advertiser_id},
+                        )
+                        for row in data.get("list") or []:
+                            if row.get("campaign_id"):
+                                ids[str(row["campaign_id"])] = None
+                        if not has_more_pages(data):
+                            break
+                        page += 1
+                self._campaign_ids_by_advertiser[advertiser_id] = list(ids)
+            return self._campaign_ids_by_advertiser[advertiser_id]
 
     @cached_property
     def _metric_parsers(self) -> list[tuple[str, Callable[[str, object], Any]]]:

@@ -1,7 +1,10 @@
 """A small in-memory TikTok API on requests-mock, for focused tap tests.
 
 It answers the report endpoint from explicit rows, filtering by the requested dates and
-paging them, so tests can state exactly what the API holds and what the tap must emit.
+paging them, so tests can state exactly what the API holds and what the tap must emit. The
+entity endpoints follow TikTok's documented filters (TopView only when asked alone, Promote
+only when asked, deleted campaigns only with STATUS_DELETE), and report queries can be made
+"too large" (40067) or "truncated" (X-Tt-Ads-Throttle) by a rule a test sets.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import io
 import json
 import math
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -63,15 +66,42 @@ class FakeTikTok:
         default_factory=lambda: defaultdict(list)
     )
     campaigns: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
+    adgroups: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
     report_requests: list[dict[str, Any]] = field(default_factory=list)
+    entity_requests: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    #: Report query params -> True when TikTok would answer 40067 "query too large".
+    too_large: Callable[[dict[str, Any]], bool] = lambda _params: False
+    #: Report query params -> True when TikTok would truncate the result (and set the header).
+    truncated: Callable[[dict[str, Any]], bool] = lambda _params: False
 
     def install(self) -> FakeTikTok:
         self.mocker.get(f"{API}/advertiser/info/", json=self._advertiser_info)
         self.mocker.get(f"{API}/oauth2/advertiser/get/", json=self._authorized)
-        self.mocker.get(f"{API}/campaign/get/", json=self._campaigns)
-        self.mocker.get(f"{API}/adgroup/get/", json=lambda r, _: envelope(page_of([], query(r))))
+        self.mocker.get(f"{API}/campaign/get/", json=self._entities("campaign", self.campaigns))
+        self.mocker.get(f"{API}/adgroup/get/", json=self._entities("adgroup", self.adgroups))
         self.mocker.get(f"{API}/report/integrated/get/", json=self._report)
         return self
+
+    def add_campaign(
+        self,
+        advertiser_id: str,
+        campaign_id: str,
+        *,
+        buying_type: str = "AUCTION",
+        origin: str = "TT_ADS_PLATFORM",
+        deleted: bool = False,
+        **fields: Any,
+    ) -> None:
+        self.campaigns[advertiser_id].append(
+            {
+                "campaign_id": campaign_id,
+                "campaign_name": f"Campaign {campaign_id}",
+                "_buying_type": buying_type,
+                "_origin": origin,
+                "_deleted": deleted,
+                **fields,
+            }
+        )
 
     def add_report_row(
         self, level: str, advertiser_id: str, object_id: str, day: str, **metrics: str
@@ -102,18 +132,51 @@ class FakeTikTok:
         rows = [{"advertiser_id": i, "advertiser_name": f"Adv {i}"} for i in self.advertisers]
         return envelope({"list": rows})
 
-    def _campaigns(self, request: Any, context: Any) -> dict[str, Any]:
-        params = query(request)
-        return envelope(page_of(self.campaigns[params["advertiser_id"]], params))
+    def _entities(self, kind: str, store: dict[str, list[dict[str, Any]]]) -> Any:
+        def answer(request: Any, context: Any) -> dict[str, Any]:
+            params = query(request)
+            self.entity_requests.append((kind, params))
+            filtering = params.get("filtering") or {}
+            buying_types = filtering.get("buying_types", ["AUCTION", "RESERVATION_RF"])
+            if "RESERVATION_TOP_VIEW" in buying_types and len(buying_types) > 1:
+                return envelope({}, 40002, "RESERVATION_TOP_VIEW cannot be combined")
+            status = filtering.get("primary_status", "STATUS_NOT_DELETE")
+            if kind == "campaign" and status == "STATUS_ALL":
+                return envelope({}, 40002, "primary_status: STATUS_ALL is not supported")
+            origins = filtering.get("campaign_system_origins", ["TT_ADS_PLATFORM"])
+            rows = [
+                {k: v for k, v in row.items() if not k.startswith("_")}
+                for row in store[params["advertiser_id"]]
+                if row["_buying_type"] in buying_types
+                and row["_origin"] in origins
+                and (status == "STATUS_ALL" or row["_deleted"] == (status == "STATUS_DELETE"))
+            ]
+            return envelope(page_of(rows, params))
+
+        return answer
 
     def _report(self, request: Any, context: Any) -> dict[str, Any]:
         params = query(request)
         self.report_requests.append(params)
+        if self.too_large(params):
+            return envelope({}, 40067, "Your query is too large, please reduce the query size")
+        filters = {
+            f["field_name"]: json.loads(f["filter_value"]) for f in params.get("filtering", [])
+        }
+        id_field = "campaign_id" if params["data_level"] == "AUCTION_CAMPAIGN" else "adgroup_id"
         rows = [
             row
             for row in self.reports[(params["data_level"], params["advertiser_id"])]
             if params["start_date"] <= row["dimensions"]["stat_time_day"][:10] <= params["end_date"]
+            and (
+                "campaign_ids" not in filters
+                or (row["metrics"].get("campaign_id") or row["dimensions"][id_field])
+                in filters["campaign_ids"]
+            )
         ]
+        if self.truncated(params):
+            context.headers["X-Tt-Ads-Throttle"] = "Number of ad ids is equal or more than 20k"
+            rows = rows[: len(rows) // 2]
         return envelope(page_of(rows, params))
 
 

@@ -62,8 +62,20 @@ def test_request_uses_real_metric_names_and_json_params(api, monkeypatch):
     assert "conversion" in request["metrics"]
     assert "conversions" not in request["metrics"]
     assert request["page_size"] == "1000"
+    # Deleted objects, TopView (reports leave it out unless buying_type names it) and Promote
+    # (left out unless campaign_system_origins names it), all in the one query.
     assert request["filtering"] == [
-        {"field_name": "campaign_status", "filter_type": "IN", "filter_value": '["STATUS_ALL"]'}
+        {"field_name": "campaign_status", "filter_type": "IN", "filter_value": '["STATUS_ALL"]'},
+        {
+            "field_name": "buying_type",
+            "filter_type": "IN",
+            "filter_value": '["AUCTION","RESERVATION_RF","RESERVATION_TOP_VIEW"]',
+        },
+        {
+            "field_name": "campaign_system_origins",
+            "filter_type": "IN",
+            "filter_value": '["TT_ADS_PLATFORM","PROMOTE"]',
+        },
     ]
 
 
