@@ -21,6 +21,7 @@ from tiktok_sim.dataset import Advertiser, Dataset
 from tiktok_sim.faults import Fault, Faults
 from tiktok_sim.params import ApiError, Params
 from tiktok_sim.portal import DECISION_PATH, Portal
+from tiktok_sim.ratelimit import AppRateLimiter
 from tiktok_sim.stats import RequestRecord, Stats, mask, masked_params
 
 API_PREFIX = "/open_api/v1.3"
@@ -38,6 +39,7 @@ HTTP_ERROR_PAGES = {
     503: "503 Service Unavailable",
     504: "504 Gateway Time-out",
 }
+APP_QPS_FAULT = "app_qps"  # the request log's mark for a 40100 from app_qps_limit
 RATE_LIMIT_MESSAGES = {
     40100: "Requests made too frequently. The app's requests are temporarily restricted.",
     40133: "Too many requests for this advertiser. Please reduce the request frequency.",
@@ -75,6 +77,7 @@ class App:
         self.tokens = TokenStore(config, self.dataset.advertiser_ids)
         self.faults = Faults(self.tokens, config.latency_ms)
         self.stats = Stats(config.max_log_entries)
+        self.limiter = AppRateLimiter()
         self.api = Api(config, self.dataset, self.tokens)
         self.portal = Portal(config, self.dataset, self.tokens)
         self.stopping = threading.Event()
@@ -110,10 +113,19 @@ class App:
         seq = self._next_seq()
         request_id = f"sim{seq:012d}"
         params: dict[str, Any] = dict(query) | _body_params(request)
+        # TikTok counts a request against the app's QPS when it arrives.
+        current_qps = self.limiter.admit(self.config.app_qps_limit)
         if self.faults.latency_ms:
             self.stopping.wait(self.faults.latency_ms / 1000)
-        fault = self.faults.take(endpoint)
-        response, outcome = self._api_response(request, endpoint, params, request_id, fault)
+        fault = None if current_qps is not None else self.faults.take(endpoint)
+        if current_qps is not None:
+            message = (
+                f"App {self.config.app_id} reaches the QPS limit {self.config.app_qps_limit}, "
+                f"current QPS is {current_qps}."
+            )
+            response, outcome = self._envelope(40100, message, request_id), "40100"
+        else:
+            response, outcome = self._api_response(request, endpoint, params, request_id, fault)
         token = request.headers.get("access-token", "")
         self.stats.record(
             RequestRecord(
@@ -124,7 +136,7 @@ class App:
                 access_token=mask(token) if token else "",
                 outcome=outcome,
                 status=response.status,
-                fault=fault.kind if fault else "",
+                fault=APP_QPS_FAULT if current_qps is not None else (fault.kind if fault else ""),
                 duration_ms=round((time.monotonic() - started) * 1000, 3),
             )
         )
@@ -170,14 +182,16 @@ class App:
                     f"Method {request.method} is not allowed for {endpoint}; use {route.method}.",
                     http_status=405,
                 )
-            data = self.api.call(route, Params(params), request.headers.get("access-token"))
+            reply = self.api.call(route, Params(params), request.headers.get("access-token"))
         except ApiError as error:
             response = self._envelope(error.code, error.message, request_id)
             response.status = error.http_status
             if error.http_status == 405 and route is not None:
                 response.headers["Allow"] = route.method
             return response, str(error.code)
-        return self._envelope(0, "OK", request_id, data), "0"
+        response = self._envelope(0, "OK", request_id, reply.data)
+        response.headers.update(reply.headers)
+        return response, "0"
 
     @staticmethod
     def _envelope(
@@ -249,6 +263,8 @@ class App:
                 include_log=query.get("log") in ("1", "true")
             ),
             ("GET", "faults"): self._armed_faults,
+            ("GET", "switches"): self.config.switches,
+            ("POST", "switches"): lambda: self._set_switches(payload),
             ("GET", "dataset"): lambda: {
                 "advertisers": [_advertiser_summary(a) for a in self.dataset.advertisers]
             },
@@ -267,8 +283,15 @@ class App:
             self.faults.apply_json(spec)
         return self._armed_faults()
 
+    def _set_switches(self, payload: Any) -> dict[str, Any]:
+        if not isinstance(payload, dict):
+            raise TypeError('switches: send a JSON object, e.g. {"app_qps_limit": 20}')
+        self.config.set_switches(payload)
+        return self.config.switches()
+
     def _reset(self, payload: Any) -> dict[str, Any]:
         self.stats.reset()
+        self.limiter.reset()
         self.faults.clear()
         if isinstance(payload, dict) and payload.get("revisions"):
             self.dataset.clear_revisions()
