@@ -39,6 +39,8 @@ class ReportStream(AdvertiserPartitionedStream):
     id_field: ClassVar[str]
     status_filter_field: ClassVar[str]
     attribute_fields: ClassVar[list[str]]
+    #: The attribute metric that names the row's object (names come from the report itself).
+    name_field: ClassVar[str]
     metric_types: ClassVar[dict[str, str]]
     # Plans are made on fetch threads, so the campaign list is fetched under a lock.
     _campaign_ids_lock: ClassVar[threading.Lock] = threading.Lock()
@@ -65,15 +67,29 @@ class ReportStream(AdvertiserPartitionedStream):
         )
         pages = prefetch_ordered(pool, window_page_tasks(windows, plans, fetch), depth)
         seen: set[tuple[str, str]] = set()
+        name_field, unnamed = self.name_field, 0
         try:
             for window, page, is_last_page in pages:
-                yield from self._rows(page, seen)
+                for record in self._rows(page, seen):
+                    if record[name_field] is None:
+                        unnamed += 1
+                    yield record
                 if is_last_page:
                     self._checkpoint(context, window.end)
                     seen = set()
         except Exception:
             self._tap.stopping.set()
             raise
+        if unnamed:
+            # Counted, not silent: the marts take the name from the entity stream instead,
+            # and a row whose object is in neither stays unnamed there.
+            LOGGER.warning(
+                "%s for advertiser %s: %d row(s) came without %s from the report",
+                self.name,
+                advertiser_id,
+                unnamed,
+                name_field,
+            )
 
     def windows_for(self, advertiser_id: str, context: Context) -> list[DateWindow]:
         today = utc_now().astimezone(self._tap.advertisers.timezone(advertiser_id)).date()
@@ -225,6 +241,7 @@ class CampaignPerformanceStream(ReportStream):
     id_field = "campaign_id"
     status_filter_field = "campaign_status"
     attribute_fields: ClassVar[list[str]] = ["campaign_name", "objective_type"]
+    name_field = "campaign_name"
     metric_types = schemas.CAMPAIGN_REPORT_METRICS
 
 
@@ -237,4 +254,5 @@ class AdGroupPerformanceStream(ReportStream):
     id_field = "adgroup_id"
     status_filter_field = "adgroup_status"
     attribute_fields: ClassVar[list[str]] = ["campaign_id", "adgroup_name"]
+    name_field = "adgroup_name"
     metric_types = schemas.AD_GROUP_REPORT_METRICS

@@ -150,3 +150,22 @@ def test_report_value_shapes(api, monkeypatch, caplog):
     assert record["frequency"] is None
     assert record["objective_type"] is None
     assert "non-numeric" not in caplog.text  # null and '-' are expected, not warnings
+
+
+def test_report_rows_without_a_name_are_counted_and_logged(api, monkeypatch, caplog):
+    monkeypatch.setattr(
+        reports, "utc_now", lambda: datetime.fromisoformat("2026-03-10T12:00:00+00:00")
+    )
+    api.add_report_row("AUCTION_CAMPAIGN", "1001", "c1", "2026-03-05", campaign_name="Named")
+    api.add_report_row("AUCTION_CAMPAIGN", "1001", "c2", "2026-03-05", campaign_name="-")
+    api.add_report_row("AUCTION_CAMPAIGN", "1001", "c3", "2026-03-05")
+    result = run_tap(
+        {**BASE, "start_date": "2026-03-05", "end_date": "2026-03-05"},
+        streams=["campaign_performance"],
+    )
+    names = {r["campaign_id"]: r["campaign_name"] for r in result.records["campaign_performance"]}
+    assert names == {"c1": "Named", "c2": None, "c3": None}
+    assert (
+        "campaign_performance for advertiser 1001: 2 row(s) came without campaign_name"
+        in caplog.text
+    )
