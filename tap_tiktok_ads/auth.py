@@ -1,9 +1,17 @@
 """Access tokens: the header TikTok wants, refresh before expiry, and a crash-safe token store.
 
-Most Marketing API tokens never expire and are used as they are. Some apps get 24-hour
-tokens with a refresh token that *rotates*: each refresh returns a new refresh token and
-invalidates the old one. Losing the new one loses access, so it is written to the token store
-(atomically, mode 0600) before the new access token is used for anything.
+Marketing API advertiser tokens (``POST /oauth2/access_token/`` with ``app_id``, ``secret`` and
+``auth_code``; response ``access_token``, ``advertiser_ids``, ``scope``) are long-term: they do
+not expire and end only when the advertiser withdraws the authorization or the token is
+revoked (TikTok's Authentication doc 1738373164380162 and Oauth2 Access Token doc
+1739965703387137). They are used as they are: the default. TikTok documents expiring tokens only
+for TikTok *account* ("tt_user") authorizations: a 24-hour access token with a one-year refresh
+token that *rotates* (``/tt_user/oauth2/refresh_token/``, body ``client_id``, ``client_secret``,
+``grant_type: "refresh_token"``, ``refresh_token``; response ``access_token``, ``expires_in``,
+``refresh_token``, ``refresh_token_expires_in``). For integrations that get expiring tokens the
+tap refreshes at the configured path with both spellings of the app's credentials, and
+persists the new refresh token to the token store (atomically, mode 0600) before the new access
+token is used for anything: the old one is dead, and losing the new one loses access.
 """
 
 from __future__ import annotations
@@ -199,8 +207,12 @@ class TokenManager:
             response = self._post(
                 self._refresh.url,
                 json={
+                    # Marketing API spelling (as /oauth2/access_token/) and the documented
+                    # tt_user refresh spelling, so either form of the endpoint is answered.
                     "app_id": self._refresh.app_id,
                     "secret": self._refresh.app_secret,
+                    "client_id": self._refresh.app_id,
+                    "client_secret": self._refresh.app_secret,
                     "refresh_token": self._tokens.refresh_token,
                     "grant_type": "refresh_token",
                 },
@@ -224,7 +236,8 @@ class TokenManager:
                 "with tap-tiktok-ads-connect"
             )
             raise TokenError(msg)
-        lifetime = data.get("access_token_expire_in") or data.get("expires_in")
+        # Seconds left: documented as expires_in; some integrations report access_token_expire_in.
+        lifetime = data.get("expires_in") or data.get("access_token_expire_in")
         renewed = replace(
             self._tokens,
             access_token=data["access_token"],

@@ -51,18 +51,23 @@ def test_expiring_token_is_refreshed_before_the_first_call_and_persisted_first(
 
     def refresh(request, context):
         body = request.json()
+        # Both the Marketing API spelling and the documented tt_user refresh spelling.
         assert body == {
             "app_id": "app-1",
             "secret": "secret-xyz-1",
+            "client_id": "app-1",
+            "client_secret": "secret-xyz-1",
             "refresh_token": "refresh-old-1",
             "grant_type": "refresh_token",
         }
         order.append("refresh")
-        return envelope(
+        return envelope(  # the documented response shape
             {
                 "access_token": "access-new-2",
+                "expires_in": 86400,
                 "refresh_token": "refresh-new-2",
-                "access_token_expire_in": 86400,
+                "refresh_token_expires_in": 31536000,
+                "open_id": "open-1",
             }
         )
 
@@ -96,6 +101,8 @@ def test_expiring_token_is_refreshed_before_the_first_call_and_persisted_first(
     saved = json.loads(store_path.read_text())
     assert saved["access_token"] == "access-new-2"
     assert saved["refresh_token"] == "refresh-new-2"
+    expires = datetime.fromisoformat(saved["token_expires_at"])
+    assert timedelta(hours=23) < expires - datetime.now(timezone.utc) <= timedelta(hours=24)
     assert stat.S_IMODE(store_path.stat().st_mode) == 0o600
 
 
