@@ -11,6 +11,12 @@ SEED = 42
 END_DATE = date(2026, 6, 30)
 LOOKBACK_DAYS = 7
 PAGE_SIZE = 1000
+#: TopView and Promote campaigns the simulator adds to every advertiser (its defaults,
+#: ``SimConfig.topview_campaigns`` / ``promote_campaigns``), one ad group each; TikTok hides
+#: them unless asked, the tap asks (issue 14).
+TOPVIEW_CAMPAIGNS = 1
+PROMOTE_CAMPAIGNS = 1
+SPECIAL_CAMPAIGNS = TOPVIEW_CAMPAIGNS + PROMOTE_CAMPAIGNS
 
 
 @dataclass(frozen=True)
@@ -26,17 +32,27 @@ class Size:
         return END_DATE - timedelta(days=self.days - 1)
 
     @property
+    def all_campaigns(self) -> int:
+        """Campaigns per advertiser, TopView and Promote included."""
+        return self.campaigns + SPECIAL_CAMPAIGNS
+
+    @property
+    def all_adgroups(self) -> int:
+        """Ad groups per advertiser, those of TopView and Promote campaigns included."""
+        return self.adgroups + SPECIAL_CAMPAIGNS
+
+    @property
     def ad_group_rows(self) -> int:
-        return self.advertisers * self.adgroups * self.days
+        return self.advertisers * self.all_adgroups * self.days
 
     @property
     def report_rows(self) -> int:
-        return self.advertisers * (self.adgroups + self.campaigns) * self.days
+        return self.advertisers * (self.all_adgroups + self.all_campaigns) * self.days
 
     @property
     def records(self) -> int:
         """Every record a backfill emits: reports, entities, advertiser_info."""
-        return self.report_rows + self.advertisers * (self.adgroups + self.campaigns + 1)
+        return self.report_rows + self.advertisers * (self.all_adgroups + self.all_campaigns + 1)
 
     def describe(self) -> str:
         return (
