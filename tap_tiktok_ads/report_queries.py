@@ -38,16 +38,19 @@ REPORT_BUYING_TYPES = (*REGULAR_BUYING_TYPES, "RESERVATION_TOP_VIEW")
 
 @dataclass(frozen=True)
 class ReportQuery:
-    """One report query: a date window, optionally narrowed to some campaigns."""
+    """One report query: a date window, optionally narrowed to some campaigns or ad groups."""
 
     window: DateWindow
     campaign_ids: tuple[str, ...] | None = None
+    adgroup_ids: tuple[str, ...] | None = None
 
     def describe(self) -> str:
         dates = f"{self.window.start}..{self.window.end}"
-        if self.campaign_ids is None:
-            return dates
-        return f"{dates} for {len(self.campaign_ids)} campaign(s)"
+        if self.adgroup_ids is not None:
+            return f"{dates} for {len(self.adgroup_ids)} ad group(s)"
+        if self.campaign_ids is not None:
+            return f"{dates} for {len(self.campaign_ids)} campaign(s)"
+        return dates
 
     def window_halves(self) -> tuple[ReportQuery, ReportQuery] | None:
         days = (self.window.end - self.window.start).days + 1
@@ -59,31 +62,31 @@ class ReportQuery:
             replace(self, window=DateWindow(first_end + timedelta(days=1), self.window.end)),
         )
 
-    def id_groups(self, all_campaign_ids: Sequence[str]) -> list[ReportQuery]:
-        """Narrower queries covering the same campaigns: groups of 100, or this group halved."""
-        if self.campaign_ids is None:
-            ids = list(all_campaign_ids)
-            size = MAX_FILTER_IDS
-        else:
-            ids = list(self.campaign_ids)
-            size = (len(ids) + 1) // 2
-        return [
-            replace(self, campaign_ids=tuple(ids[i : i + size])) for i in range(0, len(ids), size)
-        ]
+    def filters(self) -> dict[str, tuple[str, ...]]:
+        """The id filters of this query, by report filter field."""
+        found = {"campaign_ids": self.campaign_ids, "adgroup_ids": self.adgroup_ids}
+        return {name: ids for name, ids in found.items() if ids is not None}
+
+
+def _groups(ids: Sequence[str], size: int) -> list[tuple[str, ...]]:
+    return [tuple(ids[i : i + size]) for i in range(0, len(ids), size)]
+
+
+def _halves(ids: Sequence[str]) -> list[tuple[str, ...]]:
+    return _groups(ids, (len(ids) + 1) // 2)
 
 
 def report_filtering(
-    status_field: str, *, include_deleted: bool, campaign_ids: tuple[str, ...] | None
+    status_field: str, *, include_deleted: bool, query: ReportQuery
 ) -> list[dict[str, str]]:
-    """Every buying type and system origin, deleted objects on request, maybe some campaigns."""
+    """Every buying type and system origin, deleted objects on request, the query's ids."""
     filters = [
         _in("buying_type", REPORT_BUYING_TYPES),
         _in("campaign_system_origins", ALL_SYSTEM_ORIGINS),
     ]
     if include_deleted:
         filters.insert(0, _in(status_field, ("STATUS_ALL",)))
-    if campaign_ids is not None:
-        filters.append(_in("campaign_ids", campaign_ids))
+    filters.extend(_in(name, ids) for name, ids in query.filters().items())
     return filters
 
 
@@ -94,12 +97,18 @@ def _in(field_name: str, values: Sequence[str]) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class QueryPlanner:
-    """Plans a window: the queries that answer it in full, each with its first page."""
+    """Plans a window: the queries that answer it in full, each with its first page.
+
+    ``adgroup_ids_of`` (ad group reports only) lists a campaign's ad groups, to split one
+    campaign further; a campaign report cannot be split below one campaign (its rows would
+    have to be summed, and ratios cannot be).
+    """
 
     advertiser_id: str
     level: str
     fetch_first_page: Callable[[ReportQuery], RawPage]
     campaign_ids: Callable[[], list[str]]
+    adgroup_ids_of: Callable[[str], list[str]] | None = None
 
     def plan(self, window: DateWindow) -> list[tuple[ReportQuery, RawPage]]:
         return self._resolve(ReportQuery(window))
@@ -113,6 +122,9 @@ class QueryPlanner:
             return self._split_truncated(query, page.throttle)
         return [(query, page)]
 
+    def _where(self, query: ReportQuery) -> str:
+        return f"{self.level} report for advertiser {self.advertiser_id}, {query.describe()}"
+
     def _split_too_large(
         self, query: ReportQuery, error: QueryTooLargeError
     ) -> list[tuple[ReportQuery, RawPage]]:
@@ -125,11 +137,8 @@ class QueryPlanner:
             )
             raise FatalAPIError(msg) from None
         LOGGER.warning(
-            "%s report for advertiser %s, %s: TikTok says the query is too large (40067); "
-            "split into %s and %s",
-            self.level,
-            self.advertiser_id,
-            query.describe(),
+            "%s: TikTok says the query is too large (40067); split into %s and %s",
+            self._where(query),
             halves[0].describe(),
             halves[1].describe(),
         )
@@ -138,30 +147,45 @@ class QueryPlanner:
     def _split_truncated(
         self, query: ReportQuery, warning: str
     ) -> list[tuple[ReportQuery, RawPage]]:
-        if query.campaign_ids is not None and len(query.campaign_ids) == 1:
+        narrower = self._narrower(query, warning)
+        by = "adgroup_ids" if narrower[0].adgroup_ids is not None else "campaign_ids"
+        largest = max(len(next(iter(q.filters().values()))) for q in narrower)
+        LOGGER.warning(
+            "%s: TikTok truncated the result (X-Tt-Ads-Throttle: %s); split by %s into %d "
+            "queries of up to %d ids",
+            self._where(query),
+            warning,
+            by,
+            len(narrower),
+            largest,
+        )
+        return [planned for part in narrower for planned in self._resolve(part)]
+
+    def _narrower(self, query: ReportQuery, warning: str) -> list[ReportQuery]:
+        """Queries covering the same objects, each with a smaller scope."""
+        cannot = f"{self._where(query)} is truncated by TikTok (X-Tt-Ads-Throttle: {warning})"
+        if query.adgroup_ids is not None:
+            if len(query.adgroup_ids) == 1:
+                msg = f"{cannot}; the tap cannot split one ad group further. Please report it"
+                raise FatalAPIError(msg)
+            return [replace(query, adgroup_ids=ids) for ids in _halves(query.adgroup_ids)]
+        if query.campaign_ids is None:
+            groups = _groups(self.campaign_ids(), MAX_FILTER_IDS)
+            if not groups:
+                msg = f"{cannot} and campaign/get lists no campaigns to split it by. Report it"
+                raise FatalAPIError(msg)
+            return [replace(query, campaign_ids=ids) for ids in groups]
+        if len(query.campaign_ids) > 1:
+            return [replace(query, campaign_ids=ids) for ids in _halves(query.campaign_ids)]
+        (campaign_id,) = query.campaign_ids
+        adgroups = self.adgroup_ids_of(campaign_id) if self.adgroup_ids_of else []
+        if not adgroups:
             msg = (
-                f"{self.level} report for advertiser {self.advertiser_id}, {query.describe()} "
-                f"(campaign {query.campaign_ids[0]}) is still truncated by TikTok "
-                f"(X-Tt-Ads-Throttle: {warning}); the tap cannot split one campaign further. "
+                f"{cannot}; the tap cannot split one campaign ({campaign_id}) further. "
                 "Please report it"
             )
             raise FatalAPIError(msg)
-        groups = query.id_groups(self.campaign_ids() if query.campaign_ids is None else ())
-        if not groups:
-            msg = (
-                f"{self.level} report for advertiser {self.advertiser_id}, {query.describe()} "
-                f"is truncated by TikTok (X-Tt-Ads-Throttle: {warning}) and campaign/get lists "
-                "no campaigns to split it by. Please report it"
-            )
-            raise FatalAPIError(msg)
-        LOGGER.warning(
-            "%s report for advertiser %s, %s: TikTok truncated the result (X-Tt-Ads-Throttle: "
-            "%s); split by campaign_ids into %d queries of up to %d campaigns",
-            self.level,
-            self.advertiser_id,
-            query.describe(),
-            warning,
-            len(groups),
-            max(len(group.campaign_ids or ()) for group in groups),
-        )
-        return [planned for group in groups for planned in self._resolve(group)]
+        return [
+            replace(query, campaign_ids=None, adgroup_ids=ids)
+            for ids in _groups(adgroups, MAX_FILTER_IDS)
+        ]

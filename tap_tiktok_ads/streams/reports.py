@@ -13,7 +13,7 @@ from singer_sdk.helpers.types import Context
 
 from tap_tiktok_ads import schemas
 from tap_tiktok_ads.client import AdvertiserPartitionedStream, utc_now
-from tap_tiktok_ads.entity_queries import campaign_passes
+from tap_tiktok_ads.entity_queries import EntityPass, adgroup_passes, campaign_passes
 from tap_tiktok_ads.pagination import RawPage, has_more_pages
 from tap_tiktok_ads.prefetch import prefetch_ordered
 from tap_tiktok_ads.report_queries import QueryPlanner, ReportQuery, report_filtering
@@ -22,6 +22,7 @@ from tap_tiktok_ads.windows import DateWindow, date_windows, window_page_tasks
 
 REPORT_PATH = "/report/integrated/get/"
 CAMPAIGN_PATH = "/campaign/get/"
+ADGROUP_PATH = "/adgroup/get/"
 FIRST_PAGE_LOOKAHEAD = 2
 
 
@@ -41,6 +42,9 @@ class ReportStream(AdvertiserPartitionedStream):
     attribute_fields: ClassVar[list[str]]
     #: The attribute metric that names the row's object (names come from the report itself).
     name_field: ClassVar[str]
+    #: Whether one campaign's rows can be asked for per group of its ad groups (ad group
+    #: rows can; campaign rows would have to be summed, and their ratios cannot be).
+    splits_campaigns: ClassVar[bool] = False
     metric_types: ClassVar[dict[str, str]]
     # Plans are made on fetch threads, so the campaign list is fetched under a lock.
     _campaign_ids_lock: ClassVar[threading.Lock] = threading.Lock()
@@ -57,6 +61,9 @@ class ReportStream(AdvertiserPartitionedStream):
             self.data_level,
             fetch_first_page=partial(self._fetch_first_page, advertiser_id),
             campaign_ids=partial(self._campaign_ids, advertiser_id),
+            adgroup_ids_of=(
+                partial(self._adgroup_ids_of, advertiser_id) if self.splits_campaigns else None
+            ),
         )
         # The next windows' plans (their first pages, which carry total_page, and any split a
         # too large or truncated query needs) are made a little ahead, so the page queue
@@ -143,7 +150,7 @@ class ReportStream(AdvertiserPartitionedStream):
             "filtering": report_filtering(
                 self.status_filter_field,
                 include_deleted=bool(self.config["include_deleted"]),
-                campaign_ids=query.campaign_ids,
+                query=query,
             ),
         }
         return RawPage.of(
@@ -156,30 +163,50 @@ class ReportStream(AdvertiserPartitionedStream):
             if self._campaign_ids_by_advertiser is None:
                 self._campaign_ids_by_advertiser = {}
             if advertiser_id not in self._campaign_ids_by_advertiser:
-                ids: dict[str, None] = {}
                 passes = campaign_passes(include_deleted=bool(self.config["include_deleted"]))
-                for entity_pass in passes:
-                    page = 1
-                    while True:
-                        data = self.fetch_data(
-                            CAMPAIGN_PATH,
-                            {
-                                "advertiser_id": advertiser_id,
-                                "page": page,
-                                "page_size": entity_pass.page_size(int(self.config["page_size"])),
-                                "fields": ["campaign_id"],
-                                "filtering": entity_pass.filtering,
-                            },
-                            {"advertiser_id": advertiser_id},
-                        )
-                        for row in data.get("list") or []:
-                            if row.get("campaign_id"):
-                                ids[str(row["campaign_id"])] = None
-                        if not has_more_pages(data):
-                            break
-                        page += 1
-                self._campaign_ids_by_advertiser[advertiser_id] = list(ids)
+                self._campaign_ids_by_advertiser[advertiser_id] = self._list_ids(
+                    advertiser_id, CAMPAIGN_PATH, "campaign_id", passes, {}
+                )
             return self._campaign_ids_by_advertiser[advertiser_id]
+
+    def _adgroup_ids_of(self, advertiser_id: str, campaign_id: str) -> list[str]:
+        """The ad groups of one campaign, to split a truncated ad group report further."""
+        passes = adgroup_passes(include_deleted=bool(self.config["include_deleted"]))
+        return self._list_ids(
+            advertiser_id, ADGROUP_PATH, "adgroup_id", passes, {"campaign_ids": [campaign_id]}
+        )
+
+    def _list_ids(
+        self,
+        advertiser_id: str,
+        path: str,
+        id_field: str,
+        passes: list[EntityPass],
+        narrowing: dict[str, Any],
+    ) -> list[str]:
+        """Ids from an entity endpoint, through every documented pass, in listing order."""
+        ids: dict[str, None] = {}
+        for entity_pass in passes:
+            page = 1
+            while True:
+                data = self.fetch_data(
+                    path,
+                    {
+                        "advertiser_id": advertiser_id,
+                        "page": page,
+                        "page_size": entity_pass.page_size(int(self.config["page_size"])),
+                        "fields": [id_field],
+                        "filtering": {**entity_pass.filtering, **narrowing},
+                    },
+                    {"advertiser_id": advertiser_id},
+                )
+                for row in data.get("list") or []:
+                    if row.get(id_field):
+                        ids[str(row[id_field])] = None
+                if not has_more_pages(data):
+                    break
+                page += 1
+        return list(ids)
 
     @cached_property
     def _metric_parsers(self) -> list[tuple[str, Callable[[str, object], Any]]]:
@@ -255,4 +282,5 @@ class AdGroupPerformanceStream(ReportStream):
     status_filter_field = "adgroup_status"
     attribute_fields: ClassVar[list[str]] = ["campaign_id", "adgroup_name"]
     name_field = "adgroup_name"
+    splits_campaigns = True
     metric_types = schemas.AD_GROUP_REPORT_METRICS

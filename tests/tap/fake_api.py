@@ -149,6 +149,8 @@ class FakeTikTok:
                 for row in store[params["advertiser_id"]]
                 if row["_buying_type"] in buying_types
                 and row["_origin"] in origins
+                and row.get("campaign_id")
+                in filtering.get("campaign_ids", [row.get("campaign_id")])
                 and (status == "STATUS_ALL" or row["_deleted"] == (status == "STATUS_DELETE"))
             ]
             return envelope(page_of(rows, params))
@@ -172,6 +174,10 @@ class FakeTikTok:
                 "campaign_ids" not in filters
                 or (row["metrics"].get("campaign_id") or row["dimensions"][id_field])
                 in filters["campaign_ids"]
+            )
+            and (
+                "adgroup_ids" not in filters
+                or row["dimensions"][id_field] in filters["adgroup_ids"]
             )
         ]
         if self.truncated(params):

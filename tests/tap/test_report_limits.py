@@ -32,11 +32,14 @@ def days(params: dict) -> int:
     ).days + 1
 
 
-def campaign_ids_filter(params: dict) -> list[str] | None:
+def ids_filter(params: dict, field_name: str = "campaign_ids") -> list[str] | None:
     for item in params.get("filtering", []):
-        if item["field_name"] == "campaign_ids":
+        if item["field_name"] == field_name:
             return json.loads(item["filter_value"])
     return None
+
+
+campaign_ids_filter = ids_filter
 
 
 def add_rows(api: FakeTikTok, campaigns: int, day_list: list[str]) -> None:
@@ -102,13 +105,13 @@ def test_truncated_report_is_split_by_campaign_ids_until_complete(api, caplog):
     answered = [campaign_ids_filter(r) for r in api.report_requests if not api.truncated(r)]
     assert sorted(i for ids in answered for i in ids or []) == [f"c{n}" for n in range(5)]
     assert "TikTok truncated the result (X-Tt-Ads-Throttle: Number of ad ids" in caplog.text
-    assert "split by campaign_ids into 1 queries of up to 5 campaigns" in caplog.text
+    assert "split by campaign_ids into 1 queries of up to 5 ids" in caplog.text
 
 
 def test_truncated_report_for_one_campaign_stops_with_a_clear_line(api):
     add_rows(api, 1, ["2026-03-01"])
     api.truncated = lambda _params: True
-    with pytest.raises(FatalAPIError, match=r"campaign c0\) is still truncated by TikTok"):
+    with pytest.raises(FatalAPIError, match=r"cannot split one campaign \(c0\) further"):
         run_tap(
             {**BASE, "start_date": "2026-03-01", "end_date": "2026-03-01"},
             streams=["campaign_performance"],
@@ -123,3 +126,48 @@ def test_complete_reports_cost_no_extra_requests(api):
     )
     assert len(api.report_requests) == 1
     assert api.entity_requests == []
+
+
+def test_truncated_ad_group_report_for_one_campaign_is_split_by_its_ad_groups(api, caplog):
+    api.add_campaign("1001", "big")
+    for n in range(5):
+        api.adgroups["1001"].append(
+            {
+                "adgroup_id": f"g{n}",
+                "campaign_id": "big",
+                "_buying_type": "AUCTION",
+                "_origin": "TT_ADS_PLATFORM",
+                "_deleted": False,
+            }
+        )
+        api.add_report_row("AUCTION_ADGROUP", "1001", f"g{n}", "2026-03-01", campaign_id="big")
+    # Truncated unless the query names at most 2 ad groups.
+    api.truncated = lambda params: len(ids_filter(params, "adgroup_ids") or "xxx") > 2
+    with caplog.at_level(logging.WARNING):
+        result = run_tap(
+            {**BASE, "start_date": "2026-03-01", "end_date": "2026-03-01"},
+            streams=["ad_group_performance"],
+        )
+    assert sorted(r["adgroup_id"] for r in result.records["ad_group_performance"]) == [
+        f"g{n}" for n in range(5)
+    ]
+    answered = [ids_filter(r, "adgroup_ids") for r in api.report_requests if not api.truncated(r)]
+    assert sorted(i for ids in answered for i in ids or []) == [f"g{n}" for n in range(5)]
+    # The ad groups of that campaign came from adgroup/get, narrowed to it.
+    adgroup_lists = [p for kind, p in api.entity_requests if kind == "adgroup"]
+    assert adgroup_lists
+    assert all(p["filtering"]["campaign_ids"] == ["big"] for p in adgroup_lists)
+    assert "split by adgroup_ids into 1 queries of up to 5 ids" in caplog.text
+    assert "split by adgroup_ids into 2 queries of up to 3 ids" in caplog.text
+
+
+def test_truncated_campaign_report_for_one_campaign_is_not_split_by_ad_groups(api):
+    api.add_campaign("1001", "big")
+    api.add_report_row("AUCTION_CAMPAIGN", "1001", "big", "2026-03-01")
+    api.truncated = lambda _params: True
+    with pytest.raises(FatalAPIError, match=r"cannot split one campaign \(big\) further"):
+        run_tap(
+            {**BASE, "start_date": "2026-03-01", "end_date": "2026-03-01"},
+            streams=["campaign_performance"],
+        )
+    assert [kind for kind, _ in api.entity_requests] == ["campaign"] * 4
