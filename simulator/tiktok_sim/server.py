@@ -6,18 +6,17 @@ import json
 import threading
 import time
 import traceback
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from tiktok_sim.admin import Admin
 from tiktok_sim.api import Api
 from tiktok_sim.auth import TokenStore
 from tiktok_sim.config import SimConfig
-from tiktok_sim.dataset import Advertiser, Dataset
+from tiktok_sim.dataset import Dataset
 from tiktok_sim.faults import Fault, Faults
 from tiktok_sim.params import ApiError, Params
 from tiktok_sim.portal import DECISION_PATH, Portal
@@ -78,6 +77,9 @@ class App:
         self.faults = Faults(self.tokens, config.latency_ms)
         self.stats = Stats(config.max_log_entries)
         self.limiter = AppRateLimiter()
+        self.admin = Admin(
+            config, self.dataset, self.faults, self.stats, self.limiter, lambda: self.api_url
+        )
         self.api = Api(config, self.dataset, self.tokens)
         self.portal = Portal(config, self.dataset, self.tokens)
         self.stopping = threading.Event()
@@ -244,66 +246,10 @@ class App:
     # ----- admin ----------------------------------------------------------------------------
 
     def _admin(self, method: str, path: str, query: dict[str, str], body: bytes) -> Response:
-        action = path[len(ADMIN_PREFIX) :].strip("/")
-        try:
-            payload: Any = json.loads(body) if body else {}
-            result = self._admin_action(method, action, query, payload)
-        except (ValueError, TypeError, KeyError) as error:
-            return Response(400, dumps({"ok": False, "error": str(error)}))
-        if result is None:
-            return Response(404, dumps({"ok": False, "error": f"unknown {method} {path}"}))
-        return Response(200, dumps({"ok": True, **result}))
-
-    def _admin_action(
-        self, method: str, action: str, query: dict[str, str], payload: Any
-    ) -> dict[str, Any] | None:
-        actions: dict[tuple[str, str], Callable[[], dict[str, Any]]] = {
-            ("GET", "health"): lambda: {"status": "ok", "api_url": self.api_url},
-            ("GET", "stats"): lambda: self.stats.snapshot(
-                include_log=query.get("log") in ("1", "true")
-            ),
-            ("GET", "faults"): self._armed_faults,
-            ("GET", "switches"): self.config.switches,
-            ("POST", "switches"): lambda: self._set_switches(payload),
-            ("GET", "dataset"): lambda: {
-                "advertisers": [_advertiser_summary(a) for a in self.dataset.advertisers]
-            },
-            ("POST", "faults"): lambda: self._arm_faults(payload),
-            ("POST", "reset"): lambda: self._reset(payload),
-            ("POST", "revise"): lambda: self._revise(payload),
-        }
-        handler = actions.get((method, action))
-        return None if handler is None else handler()
-
-    def _armed_faults(self) -> dict[str, Any]:
-        return {"armed": self.faults.armed(), "latency_ms": self.faults.latency_ms}
-
-    def _arm_faults(self, payload: Any) -> dict[str, Any]:
-        for spec in payload if isinstance(payload, list) else [payload]:
-            self.faults.apply_json(spec)
-        return self._armed_faults()
-
-    def _set_switches(self, payload: Any) -> dict[str, Any]:
-        if not isinstance(payload, dict):
-            raise TypeError('switches: send a JSON object, e.g. {"app_qps_limit": 20}')
-        self.config.set_switches(payload)
-        return self.config.switches()
-
-    def _reset(self, payload: Any) -> dict[str, Any]:
-        self.stats.reset()
-        self.limiter.reset()
-        self.faults.clear()
-        if isinstance(payload, dict) and payload.get("revisions"):
-            self.dataset.clear_revisions()
-        return {}
-
-    def _revise(self, payload: Any) -> dict[str, Any]:
-        self.dataset.revise(
-            str(payload["advertiser_id"]),
-            date.fromisoformat(payload["date"]),
-            float(payload.get("factor", 1.25)),
+        status, result = self.admin.handle(
+            method, path[len(ADMIN_PREFIX) :].strip("/"), query, body
         )
-        return {}
+        return Response(status, dumps(result))
 
 
 def _body_params(request: Request) -> dict[str, Any]:
@@ -317,17 +263,6 @@ def _body_params(request: Request) -> dict[str, Any]:
     except ValueError:
         return {}
     return body if isinstance(body, dict) else {}
-
-
-def _advertiser_summary(advertiser: Advertiser) -> dict[str, Any]:
-    return {
-        "advertiser_id": advertiser.advertiser_id,
-        "name": advertiser.name,
-        "currency": advertiser.currency,
-        "timezone": advertiser.timezone,
-        "first_day": advertiser.first_day.isoformat(),
-        "last_day": advertiser.last_day.isoformat(),
-    }
 
 
 def _redirect(location: str) -> Response:
