@@ -19,14 +19,6 @@ from devstack.postgres import free_port
 
 VENV_BIN = Path(sys.executable).parent
 ACCESS_TOKEN = "sim-access-token"
-# until the tap handles TopView/Promote, campaign/get's STATUS_DELETE, truncation and 40067
-# (issue 14): the benchmark's request minimum assumes the tap on main.
-UNTIL_TAP14_FLAGS = (
-    "--no-hide-special-campaigns",
-    "--no-documented-filters-only",
-    "--sync-report-ad-limit=off",
-    "--query-size-limit=off",
-)
 
 
 class SimulatorProcess:
@@ -55,7 +47,6 @@ class SimulatorProcess:
             f"--adgroups={size.adgroups}",
             f"--days={self.days}",
             f"--end-date={self.end_date.isoformat()}",
-            *UNTIL_TAP14_FLAGS,
         ]
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("w", encoding="utf-8") as log:

@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.harness import DAYS, END_DATE, MELTANO, PLUGIN_VENVS, REPO_ROOT, Pipeline
-from tests.sim_fidelity import UNTIL_TAP14
 from tiktok_sim import SimConfig, Simulator
 
 
@@ -34,7 +33,6 @@ def simulator() -> Iterator[Simulator]:
         adgroups=6,
         days=DAYS,
         end_date=END_DATE,
-        **UNTIL_TAP14,  # until the tap handles TopView/Promote, truncation, 40067 (issue 14)
     )
     with Simulator(config) as sim:
         yield sim

@@ -9,7 +9,6 @@ from decimal import Decimal
 import pytest
 
 from tap_tiktok_ads.streams import reports
-from tests.sim_fidelity import UNTIL_TAP14
 from tests.tap.fake_api import bookmarks, run_tap
 from tiktok_sim import SimConfig, Simulator
 from tiktok_sim.dataset import LEVEL_ADGROUP, LEVEL_CAMPAIGN
@@ -28,7 +27,6 @@ def sim():
         days=90,
         end_date=END,
         app_qps_limit=None,  # these tests run the tap at 200 requests/s on purpose
-        **UNTIL_TAP14,  # until the tap handles TopView/Promote, truncation, 40067 (issue 14)
     )
     with Simulator(config) as simulator:
         yield simulator

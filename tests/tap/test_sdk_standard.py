@@ -8,7 +8,6 @@ import pytest
 from singer_sdk.testing import SuiteConfig, get_tap_test_class
 
 from tap_tiktok_ads.tap import TapTikTokAds
-from tests.sim_fidelity import UNTIL_TAP14
 from tiktok_sim import SimConfig, Simulator
 
 # The standard suite reads its config when the class is built, so the simulator starts at
@@ -22,7 +21,6 @@ _SIMULATOR = Simulator(
         days=20,
         end_date=date.today(),
         app_qps_limit=None,  # the SDK's standard tests run the tap at 200 requests/s
-        **UNTIL_TAP14,  # until the tap handles TopView/Promote, truncation, 40067 (issue 14)
     )
 ).start()
 

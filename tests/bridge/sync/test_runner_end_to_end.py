@@ -33,7 +33,6 @@ from tests.e2e.harness import (
     START_DATE,
     connect_to,
 )
-from tests.sim_fidelity import UNTIL_TAP14
 from tiktok_sim import SimConfig, Simulator
 
 pytestmark = pytest.mark.e2e
@@ -60,7 +59,6 @@ def sim() -> Iterator[Simulator]:
         days=14,
         end_date=END_DATE,
         token_lifetime_s=3600,  # OAuth tokens expire and come with rotating refresh tokens
-        **UNTIL_TAP14,  # until the tap handles TopView/Promote, truncation, 40067 (issue 14)
     )
     with Simulator(config) as simulator:
         yield simulator
