@@ -9,7 +9,7 @@ Two limits of the synchronous report endpoint (doc 1740302848100353, FAQ 1738864
   fewer rows and says so only in the ``X-Tt-Ads-Throttle`` response header. Fewer days do not
   help (the cap counts the account's ads, not rows); TikTok's advice is narrower filters, so
   the query is split by ``campaign_ids`` (at most 100 a query, as documented), halving a group
-  down to one campaign.
+  down to one campaign, and for ad group reports one campaign further by ``adgroup_ids``.
 
 Every query of a window is planned (first page fetched, split where needed) before its rows
 are read, so no row of a truncated result is ever emitted.

@@ -63,6 +63,25 @@ def duplicate_keys(pipeline: Pipeline) -> dict[str, int]:
     return duplicates
 
 
+def unnamed_mart_rows(pipeline: Pipeline, data_source_id: int) -> dict[str, int]:
+    """Mart rows without a name or (campaigns) a status: never silently blank (issue 14)."""
+    with pipeline.connect() as conn:
+        campaigns = conn.execute(
+            "SELECT count(*) FROM dra_tiktok_ads.campaign_performance WHERE data_source_id = %s"
+            " AND (coalesce(campaign_name, '') = '' OR coalesce(status, '') = '')",
+            (data_source_id,),
+        ).fetchone()
+        ad_groups = conn.execute(
+            "SELECT count(*) FROM dra_tiktok_ads.ad_group_performance WHERE data_source_id = %s"
+            " AND coalesce(ad_group_name, '') = ''",
+            (data_source_id,),
+        ).fetchone()
+    return {
+        "campaigns": int(campaigns[0]) if campaigns else -1,
+        "ad_groups": int(ad_groups[0]) if ad_groups else -1,
+    }
+
+
 def batched_at_by_day(pipeline: Pipeline, data_source_id: int) -> dict[date, str]:
     with pipeline.connect() as conn:
         rows = conn.execute(
@@ -99,6 +118,24 @@ def test_meltano_run_loads_every_stream_reruns_idempotently_and_keeps_state(
     assert marts["campaign_performance"] == expected["campaign_performance"]
     assert marts["ad_group_performance"] == expected["ad_group_performance"]
     assert marts["advertiser_info"] == 1
+    assert unnamed_mart_rows(pipeline, data_source_id) == {"campaigns": 0, "ad_groups": 0}
+    # TopView and Promote campaigns (TikTok hides them unless asked) reach the marts named.
+    special = {
+        c.campaign_id: c.campaign_name
+        for c in pipeline.simulator.dataset.list_campaigns(advertiser_id, include_deleted=True)
+        if c.special
+    }
+    assert len(special) == 2
+    with pipeline.connect() as conn:
+        named = dict(
+            conn.execute(
+                "SELECT DISTINCT campaign_id, campaign_name"
+                " FROM dra_tiktok_ads.campaign_performance"
+                " WHERE data_source_id = %s AND campaign_id = ANY(%s)",
+                (data_source_id, list(special)),
+            ).fetchall()
+        )
+    assert named == special
 
     # State survives between runs, per data source.
     state = pipeline.state(data_source_id)
