@@ -37,9 +37,11 @@ class ProcStats:
 
 
 def kind_of(cmdline: Sequence[str]) -> str:
-    """tap / target / dbt / meltano / python / ..., from the executable's name."""
+    """runner / tap / target / dbt / meltano / python / ..., from the executable's name."""
     names = [Path(arg).name for arg in cmdline[:3]]
     for name in names:
+        if name == "tap-tiktok-ads-sync":
+            return "runner"
         if name.startswith("tap-tiktok-ads"):
             return "tap"
         if name == "target-postgres":

@@ -1,6 +1,7 @@
 """Run the benchmark phases against the simulator and print one table.
 
     python -m benchmarks --size small|large [--skip PHASE ...]      (make bench SIZE=large)
+    python -m benchmarks --fleet [--data-sources 50] [--app-qps 10]  (benchmarks.fleet)
 
 Phases (each can be skipped; see docs/performance.md for method and figures):
 
@@ -810,7 +811,22 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="end-to-end runs send RECORD messages instead of the project's BATCH messages",
     )
+    fleet = parser.add_argument_group("the fleet benchmark (benchmarks.fleet)")
+    fleet.add_argument(
+        "--fleet",
+        action="store_true",
+        help="many data sources on one app's QPS budget, through the platform's runner",
+    )
+    fleet.add_argument("--data-sources", type=int, default=50, help="fleet size (default 50)")
+    fleet.add_argument("--app-qps", type=int, default=10, help="the app's QPS limit (default 10)")
+    fleet.add_argument(
+        "--max-parallel", type=int, default=4, help="runner's --max-parallel (default 4)"
+    )
     args = parser.parse_args(argv)
+    if args.fleet:
+        from benchmarks import fleet as fleet_benchmark
+
+        return fleet_benchmark.main(args)
     size = SIZES[args.size]
     bench = Benchmark(size, set(args.skip), args.out / size.name)
     bench.e2e_timeout = args.e2e_timeout

@@ -6,6 +6,7 @@ import json
 import re
 import subprocess
 import sys
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 from types import TracebackType
@@ -22,8 +23,17 @@ ACCESS_TOKEN = "sim-access-token"
 
 
 class SimulatorProcess:
-    def __init__(self, size: Size, *, days: int, end_date: date, log_path: Path) -> None:
+    def __init__(
+        self,
+        size: Size,
+        *,
+        days: int,
+        end_date: date,
+        log_path: Path,
+        extra_args: Sequence[str] = (),
+    ) -> None:
         self.size = size
+        self.extra_args = list(extra_args)
         self.days = days
         self.end_date = end_date
         self.log_path = log_path
@@ -47,6 +57,7 @@ class SimulatorProcess:
             f"--adgroups={size.adgroups}",
             f"--days={self.days}",
             f"--end-date={self.end_date.isoformat()}",
+            *self.extra_args,
         ]
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("w", encoding="utf-8") as log:
