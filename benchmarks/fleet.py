@@ -199,7 +199,7 @@ class FleetBenchmark:
                 for advertiser in advertisers:  # re-connect: the new simulator's URL
                     pipeline.register(pg_env, [advertiser], sim.api_url)
                 self.sync("daily", pg_env, sim, ["--all"])
-                sim.reset()
+                sim.reset(app_qps_limit=self.app_qps)
                 self.sync("single", pg_env, sim, [f"--data-source={ids[0]}"])
 
     def table(self) -> str:
