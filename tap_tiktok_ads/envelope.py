@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
+from urllib.parse import urlparse
 
 import orjson
 import requests
@@ -55,6 +56,29 @@ def envelope_data(envelope: dict[str, Any]) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
+def _decoded(response: requests.Response) -> dict[str, Any] | None:
+    try:
+        body = orjson.loads(response.content)  # twice as fast as response.json()
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def _is_envelope(body: dict[str, Any] | None) -> bool:
+    return body is not None and "code" in body and ("request_id" in body or "message" in body)
+
+
+def not_tiktok(response: requests.Response, path: str) -> str:
+    """``not a TikTok API at <base URL>; check api_url`` (no query string: it may hold the
+    app secret)."""
+    parsed = urlparse(response.url or "")
+    base = parsed.path
+    marker = base.find(path.rstrip("/")) if path else -1
+    if marker >= 0:
+        base = base[:marker]
+    return f"not a TikTok API at {parsed.scheme}://{parsed.netloc}{base.rstrip('/')}; check api_url"
+
+
 def check_response(
     response: requests.Response, path: str, renew_rejected_token: Callable[[str], bool]
 ) -> None:
@@ -69,15 +93,20 @@ def check_response(
         msg = f"HTTP {status} from {path}"
         raise RetriableAPIError(msg, response)
     if status >= HTTPStatus.BAD_REQUEST:
-        msg = f"HTTP {status} {response.reason} from {path}: check the token and advertiser_ids"
+        if _is_envelope(_decoded(response)):
+            msg = f"HTTP {status} {response.reason} from {path}: check the token and advertiser_ids"
+        else:  # TikTok answers with its envelope even on errors: another server answered
+            msg = f"{not_tiktok(response, path)}: HTTP {status} {response.reason} from {path}"
         raise FatalAPIError(msg)
-    try:
-        envelope = orjson.loads(response.content)  # twice as fast as response.json()
-        if not isinstance(envelope, dict):
-            raise TypeError(type(envelope).__name__)
-    except (ValueError, TypeError):
+    envelope = _decoded(response)
+    if envelope is None:
         msg = f"malformed response body from {path} (HTTP {status})"
-        raise RetriableAPIError(msg, response) from None
+        raise RetriableAPIError(msg, response)
+    if not _is_envelope(envelope):
+        raise FatalAPIError(
+            f"{not_tiktok(response, path)}: the answer from {path} has no TikTok envelope"
+            " (code, message, request_id)"
+        )
     setattr(response, _ENVELOPE_ATTR, envelope)
     code = envelope.get("code")
     if code == 0:
