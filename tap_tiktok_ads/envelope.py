@@ -7,6 +7,7 @@ as retriable (the SDK backs off and tries again) or fatal (one line saying what 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
@@ -43,6 +44,7 @@ FATAL_CODES = {
 TOKEN_REJECTED = 40105
 
 _ENVELOPE_ATTR = "_tiktok_envelope"
+_API_VERSION = re.compile(r"(.*?/v\d+(?:\.\d+)*)(?:/|$)")
 
 
 def envelope_of(response: requests.Response) -> dict[str, Any]:
@@ -68,15 +70,14 @@ def _is_envelope(body: dict[str, Any] | None) -> bool:
     return body is not None and "code" in body and ("request_id" in body or "message" in body)
 
 
-def not_tiktok(response: requests.Response, path: str) -> str:
+def not_tiktok(response: requests.Response) -> str:
     """``not a TikTok API at <base URL>; check api_url`` (no query string: it may hold the
     app secret)."""
     parsed = urlparse(response.url or "")
-    base = parsed.path
-    marker = base.find(path.rstrip("/")) if path else -1
-    if marker >= 0:
-        base = base[:marker]
-    return f"not a TikTok API at {parsed.scheme}://{parsed.netloc}{base.rstrip('/')}; check api_url"
+    # The base is what precedes the endpoint: up to the API version (".../open_api/v1.3").
+    version = _API_VERSION.match(parsed.path)
+    base = version.group(1) if version else ""
+    return f"not a TikTok API at {parsed.scheme}://{parsed.netloc}{base}; check api_url"
 
 
 def check_response(
@@ -96,7 +97,7 @@ def check_response(
         if _is_envelope(_decoded(response)):
             msg = f"HTTP {status} {response.reason} from {path}: check the token and advertiser_ids"
         else:  # TikTok answers with its envelope even on errors: another server answered
-            msg = f"{not_tiktok(response, path)}: HTTP {status} {response.reason} from {path}"
+            msg = f"{not_tiktok(response)}: HTTP {status} {response.reason} from {path}"
         raise FatalAPIError(msg)
     envelope = _decoded(response)
     if envelope is None:
@@ -104,7 +105,7 @@ def check_response(
         raise RetriableAPIError(msg, response)
     if not _is_envelope(envelope):
         raise FatalAPIError(
-            f"{not_tiktok(response, path)}: the answer from {path} has no TikTok envelope"
+            f"{not_tiktok(response)}: the answer from {path} has no TikTok envelope"
             " (code, message, request_id)"
         )
     setattr(response, _ENVELOPE_ATTR, envelope)

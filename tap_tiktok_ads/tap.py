@@ -89,10 +89,13 @@ class TapTikTokAds(TikTokTap):
         worded ``<setting>: <problem>``, without the SDK's generic warning line."""
         schema = self.config_jsonschema
         self.append_builtin_config(schema)
-        return [
-            f"{'.'.join(str(part) for part in error.path) or 'config'}: {error.message}"
-            for error in JSONSchemaValidator(schema).iter_errors(self._config)
-        ]
+        errors = []
+        for error in JSONSchemaValidator(schema).iter_errors(self._config):
+            name = ".".join(str(part) for part in error.path)
+            if not name and error.validator == "required":
+                name = error.message.split("'")[1]  # "'start_date' is a required property"
+            errors.append(f"{name or 'config'}: {error.message}")
+        return errors
 
     def _warn_about_token_precedence(self) -> None:
         """Both an access token and a token store with a different one: say which is used."""
