@@ -75,15 +75,29 @@ class ReportStream(AdvertiserPartitionedStream):
         pages = prefetch_ordered(pool, window_page_tasks(windows, plans, fetch), depth)
         seen: set[tuple[str, str]] = set()
         name_field, unnamed = self.name_field, 0
+        rows = done = 0
         try:
             for window, page, is_last_page in pages:
                 for record in self._rows(page, seen):
                     if record[name_field] is None:
                         unnamed += 1
+                    rows += 1
                     yield record
                 if is_last_page:
                     self._checkpoint(context, window.end)
                     seen = set()
+                    done += 1
+                    # Progress at info, one line per window (requests are at debug).
+                    LOGGER.info(
+                        "%s for advertiser %s: window %s..%s done (%d of %d), %d rows so far",
+                        self.name,
+                        advertiser_id,
+                        window.start,
+                        window.end,
+                        done,
+                        len(windows),
+                        rows,
+                    )
         except Exception:
             self._tap.stopping.set()
             raise

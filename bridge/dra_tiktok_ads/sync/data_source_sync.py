@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import tempfile
 import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from pathlib import Path
 
 import psycopg
 
@@ -28,6 +26,7 @@ from dra_tiktok_ads.sync.meltano_run import (
 )
 from dra_tiktok_ads.sync.raw_tables import FirstLoadGate, needs_full_refresh, raw_schema
 from dra_tiktok_ads.sync.run_environment import (
+    new_workdir,
     pipeline_env,
     private_sys_dir,
     redact_message,
@@ -67,7 +66,7 @@ def _run_claimed(
     started = time.monotonic()
     outcome = SyncOutcome(data_source_id, "failed")
     secrets: set[str] = {settings.key_hex}
-    workdir = Path(tempfile.mkdtemp(prefix=f"tiktok-sync-{data_source_id}-"))  # mode 0700
+    workdir = new_workdir(data_source_id)
     write_back: TokenWriteBack | None = None
     LOGGER.info("data source %s: sync started", data_source_id)
     try:

@@ -55,6 +55,10 @@ def meltano_command(settings: RunnerSettings, data_source_id: int, full_refresh:
         settings.meltano,
         *([f"--environment={settings.environment}"] if settings.environment else []),
         "run",
+        # The runner's advisory lock is the one that says who syncs a data source: a run
+        # killed with the runner leaves Meltano's own record "running" for a while, and
+        # without --force the retry at the next tick would be refused for it.
+        "--force",
         f"--state-id-suffix={STATE_ID_SUFFIX.format(id=data_source_id)}",
         *(["--full-refresh"] if full_refresh else []),
         JOB,
@@ -104,6 +108,7 @@ def run_meltano(
             text=True,
             errors="replace",
             start_new_session=True,
+            umask=0o077,  # Meltano's run files (plugin configs) hold secrets: owner only
             preexec_fn=_SET_PDEATHSIG,  # noqa: PLW1509 - only calls prctl
         )
 
