@@ -126,6 +126,7 @@ class App:
                 status=response.status,
                 fault=fault.kind if fault else "",
                 duration_ms=round((time.monotonic() - started) * 1000, 3),
+                received_at=started,
             )
         )
         return response

@@ -59,6 +59,27 @@ def test_pipeline_env_carries_the_data_sources_own_settings_only(tmp_path: Path)
     assert env["TAP_TIKTOK_ADS_TOKEN_STORE_PATH"] == str(tmp_path / "tokens.json")
     assert env["MELTANO_SYS_DIR_ROOT"] == str(tmp_path / "sys")
     assert env["MELTANO_DATABASE_URI"] == f"sqlite:///{tmp_path / '.meltano' / 'meltano.db'}"
+    # The app's shared request budget: the platform database from the inherited PG* variables.
+    assert env["TAP_TIKTOK_ADS_SHARED_BUDGET"] == "postgresql://"
     command = meltano_command(settings, 42, full_refresh=False)
     assert command[1:] == ["run", "--state-id-suffix=data-source-42", "tiktok-ads"]
     assert not any("tok-42" in part or "secret" in part for part in command)
+
+
+def test_a_shared_budget_from_the_runners_environment_wins(tmp_path: Path) -> None:
+    settings = RunnerSettings(
+        key_hex=KEY,
+        project_dir=tmp_path,
+        meltano="/venv/bin/meltano",
+        log_dir=tmp_path / "logs",
+        base_env={"PATH": "/usr/bin", "TAP_TIKTOK_ADS_SHARED_BUDGET": ""},  # turned off
+    )
+    env = pipeline_env(
+        settings,
+        42,
+        details=ConnectionDetails("tok-42", ("7001",)),
+        sync_config={},
+        store_path=tmp_path / "tokens.json",
+        sys_dir=tmp_path / "sys",
+    )
+    assert env["TAP_TIKTOK_ADS_SHARED_BUDGET"] == ""
