@@ -15,6 +15,7 @@ tap alone keeps its three dependencies.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -22,6 +23,8 @@ from typing import Any
 
 from tap_tiktok_ads.redaction import redact
 from tap_tiktok_ads.throttle import HEADROOM
+
+LOGGER = logging.getLogger("tap-tiktok-ads")
 
 #: Unlogged: the next free slot is worth nothing after a database crash, so no WAL for it.
 TABLE = "tap_tiktok_ads_rate_budget"
@@ -112,9 +115,16 @@ class SharedRateBudget:
             due = self._clock() + wait
             if wait > 0:
                 self._sleep(wait)
-            if self._clock() - due <= MAX_LATENESS_S:
+            late = self._clock() - due
+            if late <= MAX_LATENESS_S:
                 return
             self.late_slots += 1
+            if self.late_slots == 1:  # once per run: a sign of an overloaded machine
+                LOGGER.info(
+                    "Shared budget: a request woke %.0f ms after its slot and took a new one "
+                    "(the machine is busy; such slots are lost to the app's rate)",
+                    late * 1000,
+                )
 
     def reserve(self) -> float:
         """Reserve the next slot; the seconds to wait until it (0 when it is now)."""
