@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from datetime import date, timedelta
 
-from benchmarks.sizes import PAGE_SIZE, SEED, Size
+from benchmarks.sizes import PAGE_SIZE, SEED, SPECIAL_CAMPAIGNS, Size
 from tap_tiktok_ads.streams import default_stream_names
 
 MAX_WINDOW_DAYS = 30
@@ -53,12 +53,15 @@ def minimum_requests(
             for s, e in windows(start, end)
         )
 
+    # Every advertiser also has its TopView and Promote campaigns, one ad group each.
+    campaigns = size.campaigns + SPECIAL_CAMPAIGNS
+    adgroups = size.adgroups + SPECIAL_CAMPAIGNS
     result = {
         "advertiser_info": math.ceil(size.advertisers / INFO_BATCH),
-        "campaigns": size.advertisers * pages(size.campaigns),
-        "ad_groups": size.advertisers * pages(size.adgroups),
-        "campaign_performance": size.advertisers * report(size.campaigns),
-        "ad_group_performance": size.advertisers * report(size.adgroups),
+        "campaigns": size.advertisers * pages(campaigns),
+        "ad_groups": size.advertisers * pages(adgroups),
+        "campaign_performance": size.advertisers * report(campaigns),
+        "ad_group_performance": size.advertisers * report(adgroups),
     }
     if discovery:
         result["discovery"] = 1

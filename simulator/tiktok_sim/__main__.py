@@ -14,6 +14,19 @@ from tiktok_sim.config import SimConfig
 from tiktok_sim.server import Simulator
 
 
+def _limit(text: str) -> int | None:
+    """A positive whole number, or "off"/"none" for no limit."""
+    if text.lower() in ("off", "none"):
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number or 'off'") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be at least 1 (or 'off')")
+    return value
+
+
 def parse_args(argv: list[str] | None = None) -> SimConfig:
     parser = argparse.ArgumentParser(
         prog="tiktok-sim", description="Local simulator of the TikTok Marketing API v1.3."
@@ -39,6 +52,43 @@ def parse_args(argv: list[str] | None = None) -> SimConfig:
     parser.add_argument(
         "--auto-approve", action="store_true", help="consent page redirects at once"
     )
+    fidelity = parser.add_argument_group(
+        "fidelity", "TikTok's own limits and quirks, each on by default (docs/simulator.md)"
+    )
+    fidelity.add_argument(
+        "--app-qps-limit",
+        type=_limit,
+        default=defaults.app_qps_limit,
+        metavar="N|off",
+        help="per-app requests per second, sliding 1 s window; 40100 above (default: 10)",
+    )
+    fidelity.add_argument(
+        "--query-size-limit",
+        type=_limit,
+        default=defaults.query_size_limit,
+        metavar="N|off",
+        help="40067 when a report's days x metrics x objects exceeds N",
+    )
+    fidelity.add_argument(
+        "--sync-report-ad-limit",
+        type=_limit,
+        default=defaults.sync_report_ad_limit,
+        metavar="N|off",
+        help="reports cover only the newest N ad groups and set X-Tt-Ads-Throttle",
+    )
+    fidelity.add_argument("--topview-campaigns", type=int, default=defaults.topview_campaigns)
+    fidelity.add_argument("--promote-campaigns", type=int, default=defaults.promote_campaigns)
+    for flag, help_text in (
+        ("hide-special-campaigns", "hide TopView/Promote objects unless asked as documented"),
+        ("documented-filters-only", "40002 for filter forms an endpoint does not document"),
+        ("real-value-shapes", "0.000/null/raw numbers, 2-4 decimals, more statuses"),
+    ):
+        fidelity.add_argument(
+            f"--{flag}",
+            action=argparse.BooleanOptionalAction,
+            default=getattr(defaults, flag.replace("-", "_")),
+            help=help_text,
+        )
     parser.add_argument("--app-id", default=defaults.app_id)
     parser.add_argument("--app-secret", default=defaults.app_secret)
     parser.add_argument("--access-token", default=defaults.access_token)
@@ -59,6 +109,14 @@ def parse_args(argv: list[str] | None = None) -> SimConfig:
             port=args.port,
             token_lifetime_s=args.token_lifetime_s,
             auto_approve=args.auto_approve,
+            app_qps_limit=args.app_qps_limit,
+            query_size_limit=args.query_size_limit,
+            sync_report_ad_limit=args.sync_report_ad_limit,
+            topview_campaigns=args.topview_campaigns,
+            promote_campaigns=args.promote_campaigns,
+            hide_special_campaigns=args.hide_special_campaigns,
+            documented_filters_only=args.documented_filters_only,
+            real_value_shapes=args.real_value_shapes,
         )
     except ValueError as error:
         parser.error(str(error))

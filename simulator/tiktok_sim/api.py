@@ -9,8 +9,11 @@ from typing import Any
 from tiktok_sim.auth import AuthError, IssuedTokens, TokenStore
 from tiktok_sim.config import SimConfig
 from tiktok_sim.dataset import AdGroup, Campaign, Dataset
+from tiktok_sim.entity_filters import TOP_VIEW_MAX_PAGE_SIZE, EntityFilters, parse_entity_filters
+from tiktok_sim.kinds import PROMOTE
 from tiktok_sim.params import ApiError, Params, param_error
 from tiktok_sim.report import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, parse_report_query, report_page
+from tiktok_sim.shapes import adgroup_status, campaign_status, primary_status, secondary_left_out
 
 MAX_ADVERTISER_IDS = 100
 SCOPES = [1, 2, 3, 4, 5, 6]
@@ -38,6 +41,7 @@ CAMPAIGN_FIELDS = (
     "budget_mode",
     "create_time",
     "modify_time",
+    "campaign_system_origin",
 )
 ADGROUP_FIELDS = (
     "advertiser_id",
@@ -50,14 +54,52 @@ ADGROUP_FIELDS = (
     "budget_mode",
     "create_time",
     "modify_time",
+    "campaign_system_origin",
 )
-PRIMARY_STATUSES = ("STATUS_ALL", "STATUS_NOT_DELETE", "STATUS_DELETE")
+# The only settings campaign/get and adgroup/get return for Promote objects (docs
+# 1739315828649986, 1739314558673922), plus campaign_system_origin.
+PROMOTE_CAMPAIGN_FIELDS = frozenset(
+    {
+        "advertiser_id",
+        "campaign_id",
+        "create_time",
+        "campaign_name",
+        "operation_status",
+        "secondary_status",
+        "campaign_system_origin",
+    }
+)
+PROMOTE_ADGROUP_FIELDS = frozenset(
+    {
+        "advertiser_id",
+        "campaign_id",
+        "campaign_name",
+        "adgroup_id",
+        "adgroup_name",
+        "create_time",
+        "budget",
+        "schedule_type",
+        "schedule_start_time",
+        "schedule_end_time",
+        "operation_status",
+        "secondary_status",
+        "campaign_system_origin",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Reply:
+    """Endpoint data plus response headers (the report's X-Tt-Ads-Throttle)."""
+
+    data: dict[str, Any]
+    headers: dict[str, str]
 
 
 @dataclass(frozen=True)
 class Route:
     method: str
-    handler: Callable[[Params, frozenset[str]], dict[str, Any]]
+    handler: Callable[[Params, frozenset[str]], dict[str, Any] | Reply]
     needs_token: bool = True
 
 
@@ -78,14 +120,15 @@ class Api:
             "/report/integrated/get/": Route("GET", self.report),
         }
 
-    def call(self, route: Route, params: Params, access_token: str | None) -> dict[str, Any]:
+    def call(self, route: Route, params: Params, access_token: str | None) -> Reply:
         try:
             allowed = (
                 self.tokens.check_access_token(access_token) if route.needs_token else frozenset()
             )
-            return route.handler(params, allowed)
+            result = route.handler(params, allowed)
         except AuthError as error:
             raise ApiError(error.code, error.message) from None
+        return result if isinstance(result, Reply) else Reply(result, {})
 
     # ----- helpers --------------------------------------------------------------------------
 
@@ -110,9 +153,11 @@ class Api:
         return tuple(fields)
 
     @staticmethod
-    def _page(params: Params, items: list[dict[str, Any]]) -> dict[str, Any]:
+    def _page(
+        params: Params, items: list[dict[str, Any]], max_page_size: int = MAX_PAGE_SIZE
+    ) -> dict[str, Any]:
         page = params.integer("page", 1, 1, 1_000_000_000)
-        page_size = params.integer("page_size", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
+        page_size = params.integer("page_size", DEFAULT_PAGE_SIZE, 1, max_page_size)
         start = (page - 1) * page_size
         return {
             "list": items[start : start + page_size],
@@ -123,29 +168,6 @@ class Api:
                 "total_page": -(-len(items) // page_size),
             },
         }
-
-    @staticmethod
-    def _primary_status(filtering: dict[str, Any]) -> str:
-        status = filtering.get("primary_status", "STATUS_NOT_DELETE")
-        if status not in PRIMARY_STATUSES:
-            raise param_error(
-                f"filtering.primary_status: Invalid value {status}; "
-                f"the simulator supports {', '.join(PRIMARY_STATUSES)}."
-            )
-        return str(status)
-
-    @staticmethod
-    def _keep_status(status: str, deleted: bool) -> bool:
-        return status == "STATUS_ALL" or deleted == (status == "STATUS_DELETE")
-
-    @staticmethod
-    def _id_filter(filtering: dict[str, Any], name: str) -> set[str] | None:
-        values = filtering.get(name)
-        if values is None:
-            return None
-        if not isinstance(values, list):
-            raise param_error(f"filtering.{name}: Not a valid list.")
-        return {str(v) for v in values}
 
     @staticmethod
     def _issued(tokens: IssuedTokens) -> dict[str, Any]:
@@ -219,87 +241,112 @@ class Api:
             rows.append({name: record[name] for name in fields})
         return {"list": rows}
 
+    def _entity_filters(self, params: Params, endpoint: str) -> EntityFilters:
+        return parse_entity_filters(
+            params.json_object("filtering") or {},
+            endpoint,
+            self.config.hide_special_campaigns,
+            self.config.documented_filters_only,
+        )
+
     def campaign_get(self, params: Params, allowed: frozenset[str]) -> dict[str, Any]:
         advertiser_id = self._advertiser_id(params, allowed)
         fields = self._fields(params, CAMPAIGN_FIELDS)
-        filtering = params.json_object("filtering") or {}
-        status = self._primary_status(filtering)
-        ids = self._id_filter(filtering, "campaign_ids")
-        items = [
-            self._campaign_record(c, fields)
-            for c in self.dataset.campaigns[advertiser_id]
-            if self._keep_status(status, c.deleted) and (ids is None or c.campaign_id in ids)
-        ]
+        filters = self._entity_filters(params, "campaign")
+        shapes = self.config.real_value_shapes
+        items = []
+        for c in self.dataset.campaigns[advertiser_id]:
+            secondary = campaign_status(c, shapes)
+            if filters.keeps(
+                c.deleted,
+                primary_status(c.deleted, c.enabled, secondary),
+                secondary,
+                c.buying_type,
+                c.system_origin,
+                (c.campaign_id, None),
+                c.campaign_name,
+                c.objective_type,
+                c.create_time,
+            ):
+                items.append(self._campaign_record(c, secondary, fields))
         return self._page(params, items)
 
     def adgroup_get(self, params: Params, allowed: frozenset[str]) -> dict[str, Any]:
         advertiser_id = self._advertiser_id(params, allowed)
         fields = self._fields(params, ADGROUP_FIELDS)
-        filtering = params.json_object("filtering") or {}
-        status = self._primary_status(filtering)
-        ids = self._id_filter(filtering, "adgroup_ids")
-        campaign_ids = self._id_filter(filtering, "campaign_ids")
-        items = [
-            self._adgroup_record(g, fields)
-            for g in self.dataset.adgroups[advertiser_id]
-            if self._keep_status(status, g.deleted)
-            and (ids is None or g.adgroup_id in ids)
-            and (campaign_ids is None or g.campaign_id in campaign_ids)
-        ]
-        return self._page(params, items)
+        filters = self._entity_filters(params, "adgroup")
+        shapes = self.config.real_value_shapes
+        items = []
+        for g in self.dataset.adgroups[advertiser_id]:
+            campaign = self.dataset.campaign(g.campaign_id)
+            assert campaign is not None
+            secondary = adgroup_status(g, campaign, shapes)
+            if filters.keeps(
+                g.deleted,
+                primary_status(g.deleted, g.enabled and campaign.enabled, secondary),
+                secondary,
+                g.buying_type,
+                g.system_origin,
+                (g.campaign_id, g.adgroup_id),
+                g.adgroup_name,
+                campaign.objective_type,
+                g.create_time,
+            ):
+                items.append(self._adgroup_record(g, campaign, secondary, fields))
+        limit = TOP_VIEW_MAX_PAGE_SIZE if filters.top_view else MAX_PAGE_SIZE
+        return self._page(params, items, limit)
 
-    @staticmethod
-    def _campaign_record(campaign: Campaign, fields: tuple[str, ...]) -> dict[str, Any]:
-        if campaign.deleted:
-            secondary = "CAMPAIGN_STATUS_DELETE"
-        elif campaign.enabled:
-            secondary = "CAMPAIGN_STATUS_ENABLE"
-        else:
-            secondary = "CAMPAIGN_STATUS_DISABLE"
-        record = {
+    def _campaign_record(
+        self, campaign: Campaign, secondary: str, fields: tuple[str, ...]
+    ) -> dict[str, Any]:
+        enabled = campaign.enabled and not campaign.deleted
+        record: dict[str, Any] = {
             "advertiser_id": campaign.advertiser_id,
             "campaign_id": campaign.campaign_id,
             "campaign_name": campaign.campaign_name,
             "objective_type": campaign.objective_type,
-            "operation_status": "ENABLE"
-            if campaign.enabled and not campaign.deleted
-            else "DISABLE",
+            "operation_status": "ENABLE" if enabled else "DISABLE",
             "secondary_status": secondary,
             "budget": campaign.budget,
             "budget_mode": campaign.budget_mode,
             "create_time": campaign.create_time,
             "modify_time": campaign.modify_time,
         }
-        return {name: record[name] for name in fields}
+        if campaign.system_origin == PROMOTE:
+            record = {k: v for k, v in record.items() if k in PROMOTE_CAMPAIGN_FIELDS}
+            record["campaign_system_origin"] = PROMOTE  # returned for Promote campaigns only
+        shapes = self.config.real_value_shapes
+        if secondary_left_out(campaign.campaign_id, campaign.deleted, shapes):
+            del record["secondary_status"]
+        return {name: record[name] for name in fields if name in record}
 
-    def _adgroup_record(self, ad_group: AdGroup, fields: tuple[str, ...]) -> dict[str, Any]:
-        campaign = self.dataset.campaign(ad_group.campaign_id)
-        if ad_group.deleted:
-            secondary = "ADGROUP_STATUS_DELETE"
-        elif campaign is not None and not campaign.enabled:
-            secondary = "ADGROUP_STATUS_CAMPAIGN_DISABLE"
-        elif ad_group.enabled:
-            secondary = "ADGROUP_STATUS_DELIVERY_OK"
-        else:
-            secondary = "ADGROUP_STATUS_DISABLE"
-        record = {
+    def _adgroup_record(
+        self, ad_group: AdGroup, campaign: Campaign, secondary: str, fields: tuple[str, ...]
+    ) -> dict[str, Any]:
+        enabled = ad_group.enabled and not ad_group.deleted
+        record: dict[str, Any] = {
             "advertiser_id": ad_group.advertiser_id,
             "campaign_id": ad_group.campaign_id,
             "adgroup_id": ad_group.adgroup_id,
             "adgroup_name": ad_group.adgroup_name,
-            "operation_status": "ENABLE"
-            if ad_group.enabled and not ad_group.deleted
-            else "DISABLE",
+            "operation_status": "ENABLE" if enabled else "DISABLE",
             "secondary_status": secondary,
             "budget": ad_group.budget,
             "budget_mode": ad_group.budget_mode,
             "create_time": ad_group.create_time,
             "modify_time": ad_group.modify_time,
         }
-        return {name: record[name] for name in fields}
+        if campaign.system_origin == PROMOTE:
+            record = {k: v for k, v in record.items() if k in PROMOTE_ADGROUP_FIELDS}
+            record["campaign_system_origin"] = PROMOTE
+        shapes = self.config.real_value_shapes
+        if secondary_left_out(ad_group.adgroup_id, ad_group.deleted, shapes):
+            del record["secondary_status"]
+        return {name: record[name] for name in fields if name in record}
 
     # ----- reports --------------------------------------------------------------------------
 
-    def report(self, params: Params, allowed: frozenset[str]) -> dict[str, Any]:
+    def report(self, params: Params, allowed: frozenset[str]) -> Reply:
         advertiser_id = self._advertiser_id(params, allowed)
-        return report_page(parse_report_query(params, advertiser_id, self.dataset), self.dataset)
+        query = parse_report_query(params, advertiser_id, self.dataset, self.config)
+        return Reply(*report_page(query, self.dataset, self.config))

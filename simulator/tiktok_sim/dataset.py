@@ -9,81 +9,42 @@ Counts and spend are integers (spend in cents) so sums are exact across levels.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
-from hashlib import blake2b
 from zoneinfo import ZoneInfo
 
 from tiktok_sim.config import SimConfig
+from tiktok_sim.kinds import (
+    ADS_PLATFORM,
+    ADVERTISER_PROFILES,
+    AUCTION,
+    BUDGET_MODES,
+    CONVERSION_OBJECTIVES,
+    PROMOTE,
+    TOP_VIEW,
+    WEEKDAY_FACTOR,
+    Spec,
+)
+from tiktok_sim.metrics import (
+    ADDITIVE_METRICS,
+    COUNTERS,
+    INDEX,
+    UNAVAILABLE,
+    Totals,
+    combine,
+    format_cents,
+    uniforms,
+    utc_text,
+)
+
+__all__ = ["ADDITIVE_METRICS", "COUNTERS", "UNAVAILABLE", "Totals", "combine", "format_cents"]
 
 LEVEL_ADVERTISER = "AUCTION_ADVERTISER"
 LEVEL_CAMPAIGN = "AUCTION_CAMPAIGN"
 LEVEL_ADGROUP = "AUCTION_ADGROUP"
 LEVELS = (LEVEL_ADVERTISER, LEVEL_CAMPAIGN, LEVEL_ADGROUP)
-
-# (currency, IANA time zone, spend multiplier against USD) cycled over advertisers.
-ADVERTISER_PROFILES = (
-    ("USD", "America/Los_Angeles", 1.0),
-    ("GBP", "Europe/London", 0.8),
-    ("JPY", "Asia/Tokyo", 150.0),
-    ("EUR", "Europe/Berlin", 0.9),
-    ("USD", "Etc/GMT", 1.0),
-    ("AUD", "Australia/Sydney", 1.5),
-    ("BRL", "America/Sao_Paulo", 5.0),
-)
-OBJECTIVES = ("CONVERSIONS", "TRAFFIC", "VIDEO_VIEWS", "REACH", "APP_INSTALL", "LEAD_GENERATION")
-CONVERSION_OBJECTIVES = frozenset({"CONVERSIONS", "APP_INSTALL", "LEAD_GENERATION"})
-BUDGET_MODES = ("BUDGET_MODE_DAY", "BUDGET_MODE_TOTAL", "BUDGET_MODE_INFINITE")
-WEEKDAY_FACTOR = (1.0, 1.02, 1.05, 1.03, 1.1, 1.2, 1.15)
-
-# Additive leaf counters, in this order in every counter vector. ``spend`` is in cents and
-# ``play_time_ds`` (total play time in deciseconds) only feeds ``average_video_play``.
-COUNTERS = (
-    "impressions",
-    "clicks",
-    "spend",
-    "conversion",
-    "real_time_conversion",
-    "result",
-    "video_play_actions",
-    "video_watched_2s",
-    "video_watched_6s",
-    "video_views_p25",
-    "video_views_p50",
-    "video_views_p75",
-    "video_views_p100",
-    "likes",
-    "comments",
-    "shares",
-    "follows",
-    "profile_visits",
-    "play_time_ds",
-)
-_I = {name: i for i, name in enumerate(COUNTERS)}
-ADDITIVE_METRICS = tuple(name for name in COUNTERS if name != "play_time_ds")
-UNAVAILABLE = "-"
-
-
-def _uniforms(key: str) -> list[float]:
-    """Eight deterministic numbers in [0, 1) from a key."""
-    digest = blake2b(key.encode(), digest_size=32).digest()
-    return [int.from_bytes(digest[i : i + 4], "little") / 4294967296.0 for i in range(0, 32, 4)]
-
-
-def _hundredths(numerator: int, denominator: int) -> str:
-    """numerator / denominator rounded half-up to 2 decimals, from integers (no float drift)."""
-    scaled = (numerator * 200 + denominator) // (2 * denominator)
-    return f"{scaled // 100}.{scaled % 100:02d}"
-
-
-def format_cents(cents: int) -> str:
-    return f"{cents // 100}.{cents % 100:02d}"
-
-
-def _utc_text(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M:%S")
 
 
 @dataclass(frozen=True)
@@ -112,6 +73,13 @@ class Campaign:
     create_time: str
     modify_time: str
     adgroup_ids: tuple[str, ...] = ()
+    buying_type: str = AUCTION
+    system_origin: str = ADS_PLATFORM
+
+    @property
+    def special(self) -> bool:
+        """TopView or Promote: hidden by default from listings and reports."""
+        return self.buying_type == TOP_VIEW or self.system_origin == PROMOTE
 
 
 @dataclass(frozen=True)
@@ -126,67 +94,14 @@ class AdGroup:
     budget_mode: str
     create_time: str
     modify_time: str
+    buying_type: str = AUCTION  # the campaign's
+    system_origin: str = ADS_PLATFORM  # the campaign's
     # Generation parameters (not API fields).
     base_impressions: float = field(repr=False, default=0.0)
     base_ctr: float = field(repr=False, default=0.0)
     cpm_cents: float = field(repr=False, default=0.0)
     base_cvr: float = field(repr=False, default=0.0)
     result_is_conversion: bool = field(repr=False, default=False)
-
-
-@dataclass
-class Totals:
-    """Aggregated leaves: additive counters plus (non-additive) reach.
-
-    ``reach_known`` false makes reach and frequency "-" (the API does that for some rows).
-    """
-
-    counters: list[int]
-    reach: int
-    reach_known: bool = True
-
-    def metric(self, name: str) -> str:  # noqa: PLR0911 - one branch per derived metric
-        c = self.counters
-        if name in _I:
-            return format_cents(c[_I["spend"]]) if name == "spend" else str(c[_I[name]])
-        impressions, clicks, spend = c[_I["impressions"]], c[_I["clicks"]], c[_I["spend"]]
-        if name == "ctr":
-            return _hundredths(clicks * 100, impressions) if impressions else "0.00"
-        if name == "cpm":
-            return _hundredths(spend * 10, impressions) if impressions else "0.00"
-        if name == "cpc":
-            return _hundredths(spend, clicks * 100) if clicks else "0.00"
-        if name == "conversion_rate":
-            return _hundredths(c[_I["conversion"]] * 100, clicks) if clicks else "0.00"
-        if name == "cost_per_conversion":
-            conversion = c[_I["conversion"]]
-            return _hundredths(spend, conversion * 100) if conversion else UNAVAILABLE
-        if name == "cost_per_result":
-            result = c[_I["result"]]
-            return _hundredths(spend, result * 100) if result else UNAVAILABLE
-        if name == "average_video_play":
-            plays = c[_I["video_play_actions"]]
-            return _hundredths(c[_I["play_time_ds"]], plays * 10) if plays else "0.00"
-        if name == "reach":
-            return str(self.reach) if self.reach_known else UNAVAILABLE
-        if name == "frequency":
-            known = self.reach_known and self.reach
-            return _hundredths(impressions, self.reach) if known else UNAVAILABLE
-        raise KeyError(name)
-
-
-def combine(parts: Iterable[Totals]) -> Totals:
-    """Sum counters; estimate reach as overlapping audiences (never a plain sum)."""
-    counters = [0] * len(COUNTERS)
-    reaches: list[int] = [0]
-    known = False
-    for part in parts:
-        for i, value in enumerate(part.counters):
-            counters[i] += value
-        reaches.append(part.reach)
-        known = known or part.reach_known
-    reach = min(max(*reaches, sum(reaches) * 85 // 100), counters[_I["impressions"]])
-    return Totals(counters, reach, known)
 
 
 class Dataset:
@@ -239,45 +154,60 @@ class Dataset:
         # Ad group g belongs to campaign g % campaigns; each list is in id order.
         n_campaigns = self.config.campaigns
         ad_groups = [
-            self._build_adgroup(advertiser, created, g) for g in range(self.config.adgroups)
+            self._build_adgroup(advertiser, created, g, self._regular(g % n_campaigns))
+            for g in range(self.config.adgroups)
         ]
         campaigns = [
-            self._build_campaign(advertiser, created, c, ad_groups[c::n_campaigns])
+            self._build_campaign(advertiser, created, self._regular(c), ad_groups[c::n_campaigns])
             for c in range(n_campaigns)
         ]
+        # TopView and Promote campaigns follow the regular ones, one ad group each (a Promote
+        # campaign always has exactly one); the regular objects keep their ids.
+        specials = [TOP_VIEW] * self.config.topview_campaigns
+        specials += [PROMOTE] * self.config.promote_campaigns
+        for n, kind in enumerate(specials):
+            spec = Spec(len(campaigns), kind, n + 1)
+            ad_group = self._build_adgroup(advertiser, created, len(ad_groups), spec)
+            ad_groups.append(ad_group)
+            campaigns.append(self._build_campaign(advertiser, created, spec, [ad_group]))
         self.adgroups[advertiser.advertiser_id] = ad_groups
         self.campaigns[advertiser.advertiser_id] = campaigns
         self._adgroup_by_id.update((g.adgroup_id, g) for g in ad_groups)
         self._campaign_by_id.update((c.campaign_id, c) for c in campaigns)
 
     @staticmethod
-    def _campaign_deleted(c: int) -> bool:
-        return c % 10 == 3  # about 10%, and one in every advertiser with 4+ campaigns
+    def _regular(c: int) -> Spec:
+        return Spec(c, "", 0)
 
     def _build_campaign(
-        self, advertiser: Advertiser, created: datetime, c: int, ad_groups: list[AdGroup]
+        self, advertiser: Advertiser, created: datetime, spec: Spec, ad_groups: list[AdGroup]
     ) -> Campaign:
-        u = _uniforms(f"{self._seed}:campaign:{advertiser.index}:{c}")
-        objective = OBJECTIVES[c % len(OBJECTIVES)]
-        mode = BUDGET_MODES[c % len(BUDGET_MODES)]
+        c = spec.index
+        u = uniforms(f"{self._seed}:campaign:{advertiser.index}:{c}")
+        objective = spec.objective
+        mode = "BUDGET_MODE_TOTAL" if spec.kind else BUDGET_MODES[c % len(BUDGET_MODES)]
         return Campaign(
             campaign_id=self._object_id(18, advertiser.index, c),
             advertiser_id=advertiser.advertiser_id,
-            campaign_name=f"Campaign {c + 1} {objective.title()}",
+            campaign_name=spec.name,
             objective_type=objective,
-            deleted=self._campaign_deleted(c),
+            deleted=spec.deleted,
             enabled=u[0] > 0.2,
             budget=0.0 if mode == "BUDGET_MODE_INFINITE" else float(100 + int(u[1] * 50) * 20),
             budget_mode=mode,
-            create_time=_utc_text(created + timedelta(minutes=10 + c % 50)),
-            modify_time=_utc_text(created + timedelta(days=2 + int(u[2] * 25))),
+            create_time=utc_text(created + timedelta(minutes=10 + c % 50)),
+            modify_time=utc_text(created + timedelta(days=2 + int(u[2] * 25))),
             adgroup_ids=tuple(g.adgroup_id for g in ad_groups),
+            buying_type=spec.buying_type,
+            system_origin=spec.system_origin,
         )
 
-    def _build_adgroup(self, advertiser: Advertiser, created: datetime, g: int) -> AdGroup:
-        c = g % self.config.campaigns
-        u = _uniforms(f"{self._seed}:adgroup:{advertiser.index}:{g}")
-        converts = OBJECTIVES[c % len(OBJECTIVES)] in CONVERSION_OBJECTIVES
+    def _build_adgroup(
+        self, advertiser: Advertiser, created: datetime, g: int, spec: Spec
+    ) -> AdGroup:
+        c = spec.index
+        u = uniforms(f"{self._seed}:adgroup:{advertiser.index}:{g}")
+        converts = spec.objective in CONVERSION_OBJECTIVES
         modified = created + timedelta(days=1 + int(u[5] * 20), seconds=int(u[6] * 86400))
         return AdGroup(
             adgroup_id=self._object_id(19, advertiser.index, g),
@@ -285,17 +215,19 @@ class Dataset:
             advertiser_id=advertiser.advertiser_id,
             adgroup_name=f"Ad group {g + 1} - campaign {c + 1}",
             # Deleting a campaign deletes its ad groups.
-            deleted=self._campaign_deleted(c) or g % 10 == 7,
+            deleted=spec.deleted or (not spec.kind and g % 10 == 7),
             enabled=u[4] > 0.15,
             budget=round((20 + int(u[0] * 20) * 10) * advertiser.spend_multiplier, 2),
             budget_mode=BUDGET_MODES[g % 2],
-            create_time=_utc_text(created + timedelta(hours=1 + g % 24)),
-            modify_time=_utc_text(modified),
+            create_time=utc_text(created + timedelta(hours=1 + g % 24)),
+            modify_time=utc_text(modified),
             base_impressions=500 + 9500 * u[1] ** 2,
             base_ctr=0.004 + 0.026 * u[2],
             cpm_cents=(200 + 1300 * u[3]) * advertiser.spend_multiplier,
             base_cvr=0.02 + 0.13 * u[7] if converts else 0.01 * u[7],
             result_is_conversion=converts,
+            buying_type=spec.buying_type,
+            system_origin=spec.system_origin,
         )
 
     def advertiser(self, advertiser_id: str) -> Advertiser | None:
@@ -348,7 +280,7 @@ class Dataset:
         advertiser = self._advertiser_by_id[ad_group.advertiser_id]
         if not advertiser.first_day <= day <= advertiser.last_day:
             return Totals([0] * len(COUNTERS), 0)
-        u = _uniforms(f"{self._seed}:{ad_group.adgroup_id}:{day.toordinal()}")
+        u = uniforms(f"{self._seed}:{ad_group.adgroup_id}:{day.toordinal()}")
         paused = u[7] < 0.03
         impressions = 0
         if not paused:
@@ -456,6 +388,6 @@ class Dataset:
         totals = self.aggregate(ad_groups, days)
         result: dict[str, int | Decimal] = {}
         for name in ADDITIVE_METRICS:
-            value = totals.counters[_I[name]]
+            value = totals.counters[INDEX[name]]
             result[name] = Decimal(format_cents(value)) if name == "spend" else value
         return result

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
+from tiktok_sim.config import SimConfig
 from tiktok_sim.dataset import (
     LEVEL_ADGROUP,
     LEVEL_ADVERTISER,
@@ -16,7 +16,10 @@ from tiktok_sim.dataset import (
     Dataset,
     Totals,
 )
+from tiktok_sim.limits import THROTTLE_HEADER, check_query_size, newest, throttle_text
 from tiktok_sim.params import Params, param_error
+from tiktok_sim.report_filters import ReportFilters, parse_filters
+from tiktok_sim.shapes import shape_metrics
 
 MAX_DAILY_SPAN_DAYS = 30
 MAX_PAGE_SIZE = 1000
@@ -65,7 +68,6 @@ ID_DIMENSION = {
     LEVEL_CAMPAIGN: "campaign_id",
     LEVEL_ADGROUP: "adgroup_id",
 }
-STATUS_FILTER_FIELD = {LEVEL_CAMPAIGN: "campaign_status", LEVEL_ADGROUP: "adgroup_status"}
 DAY = "stat_time_day"
 
 
@@ -88,8 +90,7 @@ class ReportQuery:
     end: date
     page: int
     page_size: int
-    deleted: str  # "exclude" (default), "include" (STATUS_ALL) or "only" (STATUS_DELETE)
-    ids: frozenset[str] | None
+    filters: ReportFilters
     total_metrics: bool
 
     @property
@@ -97,7 +98,9 @@ class ReportQuery:
         return DAY in self.dimensions
 
 
-def parse_report_query(params: Params, advertiser_id: str, dataset: Dataset) -> ReportQuery:
+def parse_report_query(
+    params: Params, advertiser_id: str, dataset: Dataset, config: SimConfig
+) -> ReportQuery:
     report_type = params.required_text("report_type")
     if report_type != "BASIC":
         raise param_error(
@@ -108,7 +111,7 @@ def parse_report_query(params: Params, advertiser_id: str, dataset: Dataset) -> 
         raise param_error(f"data_level: {level} is not supported; use one of {', '.join(LEVELS)}.")
     dimensions = _parse_dimensions(params, level)
     start, end = _parse_dates(params, advertiser_id, dataset, DAY in dimensions)
-    deleted, ids = _parse_filtering(params, level)
+    filters = parse_filters(params.json_list("filtering"), level, config.hide_special_campaigns)
     return ReportQuery(
         advertiser_id=advertiser_id,
         level=level,
@@ -118,8 +121,7 @@ def parse_report_query(params: Params, advertiser_id: str, dataset: Dataset) -> 
         end=end,
         page=params.integer("page", 1, 1, 1_000_000_000),
         page_size=params.integer("page_size", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE),
-        deleted=deleted,
-        ids=ids,
+        filters=filters,
         total_metrics=params.boolean("enable_total_metrics"),
     )
 
@@ -176,78 +178,48 @@ def _parse_dates(
     return start, end
 
 
-def _filter_values(item: dict[str, Any]) -> list[str]:
-    value = item.get("filter_value")
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except ValueError:
-            value = [value]
-    if not isinstance(value, list) or not value:
-        raise param_error("filtering: filter_value must be a JSON-encoded non-empty array.")
-    return [str(v) for v in value]
-
-
-def _parse_filtering(params: Params, level: str) -> tuple[str, frozenset[str] | None]:
-    deleted = "exclude"
-    ids: frozenset[str] | None = None
-    id_filter_field = {LEVEL_CAMPAIGN: "campaign_ids", LEVEL_ADGROUP: "adgroup_ids"}.get(level)
-    for item in params.json_list("filtering") or []:
-        if not isinstance(item, dict):
-            raise param_error("filtering: Every filter must be an object.")
-        field_name = item.get("field_name")
-        if item.get("filter_type", "IN") != "IN":
-            raise param_error(f"filtering: filter_type {item.get('filter_type')} is not supported.")
-        values = _filter_values(item)
-        if field_name == STATUS_FILTER_FIELD.get(level):
-            deleted = _deleted_mode(str(field_name), values)
-        elif field_name == id_filter_field:
-            ids = frozenset(values)
-        else:
-            raise param_error(f"filtering: Invalid field_name {field_name} for data_level {level}.")
-    return deleted, ids
-
-
-def _deleted_mode(field_name: str, values: list[str]) -> str:
-    if "STATUS_ALL" in values:
-        return "include"
-    if values == ["STATUS_DELETE"]:
-        return "only"
-    if values == ["STATUS_NOT_DELETE"]:
-        return "exclude"
-    raise param_error(f"filtering: Invalid filter_value {values} for {field_name}.")
-
-
 def report_groups(query: ReportQuery, dataset: Dataset) -> list[ReportGroup]:
-    """The objects a report has rows for, in a stable order."""
+    """The objects a report has rows for, in a stable order, with the leaves each one sums."""
     advertiser_id = query.advertiser_id
+    filters = query.filters
     groups: list[ReportGroup] = []
+
+    def leaves(ad_groups: list[AdGroup]) -> list[AdGroup]:
+        kept = []
+        for ad_group in ad_groups:
+            campaign = dataset.campaign(ad_group.campaign_id)
+            assert campaign is not None
+            if filters.keeps(ad_group, campaign):
+                kept.append(ad_group)
+        return kept
+
     if query.level == LEVEL_ADVERTISER:
         advertiser = dataset.advertiser(advertiser_id)
         assert advertiser is not None
         attributes = {"advertiser_name": advertiser.name, "currency": advertiser.currency}
         groups.append(
             ReportGroup(
-                {"advertiser_id": advertiser_id}, attributes, dataset.adgroups[advertiser_id]
+                {"advertiser_id": advertiser_id},
+                attributes,
+                leaves(dataset.adgroups[advertiser_id]),
             )
         )
     elif query.level == LEVEL_CAMPAIGN:
         for campaign in dataset.campaigns[advertiser_id]:
-            if _kept(campaign.deleted, campaign.campaign_id, query) and campaign.adgroup_ids:
+            if _status_kept(campaign.deleted, filters):
                 attributes = {
                     "campaign_name": campaign.campaign_name,
-                    "objective_type": campaign.objective_type,
+                    "objective_type": campaign.objective_type or "-",
                 }
-                groups.append(
-                    ReportGroup(
-                        {"campaign_id": campaign.campaign_id},
-                        attributes,
-                        dataset.adgroups_of(campaign),
-                    )
+                group = ReportGroup(
+                    {"campaign_id": campaign.campaign_id},
+                    attributes,
+                    leaves(dataset.adgroups_of(campaign)),
                 )
+                groups.append(group)
     else:
-        for ad_group in dataset.adgroups[advertiser_id]:
-            if _kept(ad_group.deleted, ad_group.adgroup_id, query):
+        for ad_group in leaves(dataset.adgroups[advertiser_id]):
+            if _status_kept(ad_group.deleted, filters):
                 parent = dataset.campaign(ad_group.campaign_id)
                 assert parent is not None
                 attributes = {
@@ -258,23 +230,51 @@ def report_groups(query: ReportQuery, dataset: Dataset) -> list[ReportGroup]:
                 groups.append(
                     ReportGroup({"adgroup_id": ad_group.adgroup_id}, attributes, [ad_group])
                 )
+    groups = [group for group in groups if group.adgroups]
     if ID_DIMENSION[query.level] not in query.dimensions and groups:
         # Without the id dimension all objects collapse into one row per day.
         groups = [ReportGroup({}, {}, [g for group in groups for g in group.adgroups])]
     return groups
 
 
-def _kept(deleted: bool, object_id: str, query: ReportQuery) -> bool:
-    if query.ids is not None and object_id not in query.ids:
-        return False
-    if query.deleted == "include":
+def _status_kept(deleted: bool, filters: ReportFilters) -> bool:
+    if filters.deleted == "include":
         return True
-    return deleted == (query.deleted == "only")
+    return deleted == (filters.deleted == "only")
 
 
-def report_page(query: ReportQuery, dataset: Dataset) -> dict[str, Any]:
-    """One page of the report, generated from row indexes (nothing else is materialised)."""
+@dataclass(frozen=True)
+class Scope:
+    """What a report covers after TikTok's limits: its groups and the throttle header."""
+
+    groups: list[ReportGroup]
+    headers: dict[str, str]
+
+
+def report_scope(query: ReportQuery, dataset: Dataset, config: SimConfig) -> Scope:
+    """Groups of a report, after the 40067 check and the synchronous-report truncation."""
     groups = report_groups(query, dataset)
+    days = (query.end - query.start).days + 1
+    check_query_size(days, len(query.metrics), len(groups), config.query_size_limit)
+    keep = newest([g for group in groups for g in group.adgroups], config.sync_report_ad_limit)
+    if keep is None:
+        return Scope(groups, {})
+    truncated = [
+        replace(g, adgroups=[a for a in g.adgroups if a.adgroup_id in keep]) for g in groups
+    ]
+    assert config.sync_report_ad_limit is not None
+    return Scope(
+        [g for g in truncated if g.adgroups],
+        {THROTTLE_HEADER: throttle_text(config.sync_report_ad_limit)},
+    )
+
+
+def report_page(
+    query: ReportQuery, dataset: Dataset, config: SimConfig
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """One page of the report (and response headers), generated from row indexes."""
+    scope = report_scope(query, dataset, config)
+    groups = scope.groups
     days = dataset.days_with_data(query.advertiser_id, query.start, query.end)
     if not days:
         total = 0
@@ -290,7 +290,7 @@ def report_page(query: ReportQuery, dataset: Dataset) -> dict[str, Any]:
         else:
             group, row_days = groups[index], days
         totals = dataset.aggregate(group.adgroups, row_days)
-        rows.append(_row(query, group, row_days, totals))
+        rows.append(_row(query, group, row_days, totals, config.real_value_shapes))
     data: dict[str, Any] = {
         "list": rows,
         "page_info": {
@@ -305,11 +305,11 @@ def report_page(query: ReportQuery, dataset: Dataset) -> dict[str, Any]:
         data["total_metrics"] = {
             name: every.metric(name) for name in query.metrics if name in METRICS
         }
-    return data
+    return data, scope.headers
 
 
 def _row(
-    query: ReportQuery, group: ReportGroup, row_days: list[date], totals: Totals
+    query: ReportQuery, group: ReportGroup, row_days: list[date], totals: Totals, shapes: bool
 ) -> dict[str, Any]:
     dimensions = {}
     for name in query.dimensions:
@@ -317,8 +317,16 @@ def _row(
             dimensions[name] = f"{row_days[0].isoformat()} 00:00:00"
         else:
             dimensions[name] = group.dimensions[name]
-    metrics = {
-        name: group.attributes[name] if name in group.attributes else totals.metric(name)
-        for name in query.metrics
+    metrics = {name: totals.metric(name) for name in query.metrics if name not in group.attributes}
+    if shapes:
+        key = f"{'/'.join(group.dimensions.values())}:{row_days[0].isoformat()}:{len(row_days)}"
+        shaped = shape_metrics(metrics, key)
+    else:
+        shaped = dict(metrics)
+    return {
+        "dimensions": dimensions,
+        "metrics": {
+            name: group.attributes[name] if name in group.attributes else shaped[name]
+            for name in query.metrics
+        },
     }
-    return {"dimensions": dimensions, "metrics": metrics}

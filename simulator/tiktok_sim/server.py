@@ -6,21 +6,21 @@ import json
 import threading
 import time
 import traceback
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from tiktok_sim.admin import Admin
 from tiktok_sim.api import Api
 from tiktok_sim.auth import TokenStore
 from tiktok_sim.config import SimConfig
-from tiktok_sim.dataset import Advertiser, Dataset
+from tiktok_sim.dataset import Dataset
 from tiktok_sim.faults import Fault, Faults
 from tiktok_sim.params import ApiError, Params
 from tiktok_sim.portal import DECISION_PATH, Portal
+from tiktok_sim.ratelimit import AppRateLimiter
 from tiktok_sim.stats import RequestRecord, Stats, mask, masked_params
 
 API_PREFIX = "/open_api/v1.3"
@@ -38,6 +38,7 @@ HTTP_ERROR_PAGES = {
     503: "503 Service Unavailable",
     504: "504 Gateway Time-out",
 }
+APP_QPS_FAULT = "app_qps"  # the request log's mark for a 40100 from app_qps_limit
 RATE_LIMIT_MESSAGES = {
     40100: "Requests made too frequently. The app's requests are temporarily restricted.",
     40133: "Too many requests for this advertiser. Please reduce the request frequency.",
@@ -75,6 +76,10 @@ class App:
         self.tokens = TokenStore(config, self.dataset.advertiser_ids)
         self.faults = Faults(self.tokens, config.latency_ms)
         self.stats = Stats(config.max_log_entries)
+        self.limiter = AppRateLimiter()
+        self.admin = Admin(
+            config, self.dataset, self.faults, self.stats, self.limiter, lambda: self.api_url
+        )
         self.api = Api(config, self.dataset, self.tokens)
         self.portal = Portal(config, self.dataset, self.tokens)
         self.stopping = threading.Event()
@@ -110,10 +115,19 @@ class App:
         seq = self._next_seq()
         request_id = f"sim{seq:012d}"
         params: dict[str, Any] = dict(query) | _body_params(request)
+        # TikTok counts a request against the app's QPS when it arrives.
+        current_qps = self.limiter.admit(self.config.app_qps_limit)
         if self.faults.latency_ms:
             self.stopping.wait(self.faults.latency_ms / 1000)
-        fault = self.faults.take(endpoint)
-        response, outcome = self._api_response(request, endpoint, params, request_id, fault)
+        fault = None if current_qps is not None else self.faults.take(endpoint)
+        if current_qps is not None:
+            message = (
+                f"App {self.config.app_id} reaches the QPS limit {self.config.app_qps_limit}, "
+                f"current QPS is {current_qps}."
+            )
+            response, outcome = self._envelope(40100, message, request_id), "40100"
+        else:
+            response, outcome = self._api_response(request, endpoint, params, request_id, fault)
         token = request.headers.get("access-token", "")
         self.stats.record(
             RequestRecord(
@@ -124,7 +138,7 @@ class App:
                 access_token=mask(token) if token else "",
                 outcome=outcome,
                 status=response.status,
-                fault=fault.kind if fault else "",
+                fault=APP_QPS_FAULT if current_qps is not None else (fault.kind if fault else ""),
                 duration_ms=round((time.monotonic() - started) * 1000, 3),
                 received_at=started,
             )
@@ -171,14 +185,16 @@ class App:
                     f"Method {request.method} is not allowed for {endpoint}; use {route.method}.",
                     http_status=405,
                 )
-            data = self.api.call(route, Params(params), request.headers.get("access-token"))
+            reply = self.api.call(route, Params(params), request.headers.get("access-token"))
         except ApiError as error:
             response = self._envelope(error.code, error.message, request_id)
             response.status = error.http_status
             if error.http_status == 405 and route is not None:
                 response.headers["Allow"] = route.method
             return response, str(error.code)
-        return self._envelope(0, "OK", request_id, data), "0"
+        response = self._envelope(0, "OK", request_id, reply.data)
+        response.headers.update(reply.headers)
+        return response, "0"
 
     @staticmethod
     def _envelope(
@@ -231,57 +247,10 @@ class App:
     # ----- admin ----------------------------------------------------------------------------
 
     def _admin(self, method: str, path: str, query: dict[str, str], body: bytes) -> Response:
-        action = path[len(ADMIN_PREFIX) :].strip("/")
-        try:
-            payload: Any = json.loads(body) if body else {}
-            result = self._admin_action(method, action, query, payload)
-        except (ValueError, TypeError, KeyError) as error:
-            return Response(400, dumps({"ok": False, "error": str(error)}))
-        if result is None:
-            return Response(404, dumps({"ok": False, "error": f"unknown {method} {path}"}))
-        return Response(200, dumps({"ok": True, **result}))
-
-    def _admin_action(
-        self, method: str, action: str, query: dict[str, str], payload: Any
-    ) -> dict[str, Any] | None:
-        actions: dict[tuple[str, str], Callable[[], dict[str, Any]]] = {
-            ("GET", "health"): lambda: {"status": "ok", "api_url": self.api_url},
-            ("GET", "stats"): lambda: self.stats.snapshot(
-                include_log=query.get("log") in ("1", "true")
-            ),
-            ("GET", "faults"): self._armed_faults,
-            ("GET", "dataset"): lambda: {
-                "advertisers": [_advertiser_summary(a) for a in self.dataset.advertisers]
-            },
-            ("POST", "faults"): lambda: self._arm_faults(payload),
-            ("POST", "reset"): lambda: self._reset(payload),
-            ("POST", "revise"): lambda: self._revise(payload),
-        }
-        handler = actions.get((method, action))
-        return None if handler is None else handler()
-
-    def _armed_faults(self) -> dict[str, Any]:
-        return {"armed": self.faults.armed(), "latency_ms": self.faults.latency_ms}
-
-    def _arm_faults(self, payload: Any) -> dict[str, Any]:
-        for spec in payload if isinstance(payload, list) else [payload]:
-            self.faults.apply_json(spec)
-        return self._armed_faults()
-
-    def _reset(self, payload: Any) -> dict[str, Any]:
-        self.stats.reset()
-        self.faults.clear()
-        if isinstance(payload, dict) and payload.get("revisions"):
-            self.dataset.clear_revisions()
-        return {}
-
-    def _revise(self, payload: Any) -> dict[str, Any]:
-        self.dataset.revise(
-            str(payload["advertiser_id"]),
-            date.fromisoformat(payload["date"]),
-            float(payload.get("factor", 1.25)),
+        status, result = self.admin.handle(
+            method, path[len(ADMIN_PREFIX) :].strip("/"), query, body
         )
-        return {}
+        return Response(status, dumps(result))
 
 
 def _body_params(request: Request) -> dict[str, Any]:
@@ -295,17 +264,6 @@ def _body_params(request: Request) -> dict[str, Any]:
     except ValueError:
         return {}
     return body if isinstance(body, dict) else {}
-
-
-def _advertiser_summary(advertiser: Advertiser) -> dict[str, Any]:
-    return {
-        "advertiser_id": advertiser.advertiser_id,
-        "name": advertiser.name,
-        "currency": advertiser.currency,
-        "timezone": advertiser.timezone,
-        "first_day": advertiser.first_day.isoformat(),
-        "last_day": advertiser.last_day.isoformat(),
-    }
 
 
 def _redirect(location: str) -> Response:

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.harness import DAYS, END_DATE, MELTANO, PLUGIN_VENVS, REPO_ROOT, Pipeline
+from tests.sim_fidelity import UNTIL_TAP14
 from tiktok_sim import SimConfig, Simulator
 
 
@@ -26,7 +27,15 @@ def meltano_plugins() -> None:
 
 @pytest.fixture(scope="module")
 def simulator() -> Iterator[Simulator]:
-    config = SimConfig(seed=7, advertisers=2, campaigns=3, adgroups=6, days=DAYS, end_date=END_DATE)
+    config = SimConfig(
+        seed=7,
+        advertisers=2,
+        campaigns=3,
+        adgroups=6,
+        days=DAYS,
+        end_date=END_DATE,
+        **UNTIL_TAP14,  # until the tap handles TopView/Promote, truncation, 40067 (issue 14)
+    )
     with Simulator(config) as sim:
         yield sim
 

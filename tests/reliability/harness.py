@@ -35,6 +35,7 @@ from tests.e2e.harness import (
     isolated_environ,
     state_id,
 )
+from tests.sim_fidelity import UNTIL_TAP14
 from tiktok_sim import SimConfig, Simulator
 
 ACCESS_TOKEN = "SECRET-ACCESS-9c41e7b2d05f"
@@ -73,6 +74,8 @@ def sim_config(**overrides: Any) -> SimConfig:
         "access_token": ACCESS_TOKEN,
         "app_id": APP_ID,
         "app_secret": APP_SECRET,
+        # until the tap handles TopView/Promote, truncation, 40067 (issue 14)
+        **UNTIL_TAP14,
     }
     return SimConfig(**(base | overrides))
 

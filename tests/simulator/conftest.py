@@ -14,6 +14,17 @@ from tiktok_sim import SimConfig, Simulator
 
 END_DATE = date(2026, 11, 20)
 REPORT = "/report/integrated/get/"
+# The plain simulator most tests here use: every issue-14 behaviour off (each has its own
+# tests in test_sim_fidelity_*.py, which switch it on). The QPS limit is off because these
+# tests call as fast as they can on purpose.
+PLAIN: dict[str, Any] = {
+    "app_qps_limit": None,
+    "query_size_limit": None,
+    "sync_report_ad_limit": None,
+    "hide_special_campaigns": False,
+    "documented_filters_only": False,
+    "real_value_shapes": False,
+}
 
 
 class ApiClient:
@@ -75,7 +86,7 @@ class ApiClient:
 
 @pytest.fixture(scope="session")
 def sim() -> Iterator[Simulator]:
-    with Simulator(SimConfig(seed=7, end_date=END_DATE)) as simulator:
+    with Simulator(SimConfig(seed=7, end_date=END_DATE, **PLAIN)) as simulator:
         yield simulator
 
 
@@ -101,11 +112,12 @@ def advertiser_id(sim: Simulator) -> str:
 
 @pytest.fixture
 def make_sim() -> Iterator[Any]:
-    """Factory for simulators with their own configuration; all stopped after the test."""
+    """Factory for simulators with their own configuration (PLAIN unless overridden); all
+    stopped after the test."""
     started: list[Simulator] = []
 
     def start(**config: Any) -> Simulator:
-        simulator = Simulator(SimConfig(**({"end_date": END_DATE} | config))).start()
+        simulator = Simulator(SimConfig(**({"end_date": END_DATE} | PLAIN | config))).start()
         started.append(simulator)
         return simulator
 

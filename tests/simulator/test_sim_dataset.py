@@ -16,13 +16,23 @@ def test_sizes_and_ids():
     for advertiser_id in dataset.advertiser_ids:
         assert len(advertiser_id) == 19
         assert advertiser_id.isdigit()
-        assert len(dataset.list_campaigns(advertiser_id)) == 4
+        # 4 regular campaigns, then 1 TopView and 1 Promote campaign with one ad group each.
+        campaigns = dataset.list_campaigns(advertiser_id)
+        assert [(c.buying_type, c.system_origin) for c in campaigns[4:]] == [
+            ("RESERVATION_TOP_VIEW", "TT_ADS_PLATFORM"),
+            ("AUCTION", "PROMOTE"),
+        ]
+        assert not any(c.special for c in campaigns[:4])
         ad_groups = dataset.list_adgroups(advertiser_id)
-        assert len(ad_groups) == 10
+        assert len(ad_groups) == 12
+        assert [len(c.adgroup_ids) for c in campaigns[4:]] == [1, 1]
         assert all(len(g.adgroup_id) == 19 for g in ad_groups)
         campaign_ids = {c.campaign_id for c in dataset.list_campaigns(advertiser_id)}
         assert {g.campaign_id for g in ad_groups} == campaign_ids
     assert len(set(dataset.advertiser_ids)) == 3
+    plain = Dataset(SimConfig(campaigns=4, adgroups=10, topview_campaigns=0, promote_campaigns=0))
+    assert len(plain.list_campaigns(plain.advertiser_ids[0])) == 4
+    assert len(plain.list_adgroups(plain.advertiser_ids[0])) == 10
 
 
 def test_deleted_campaigns_delete_their_ad_groups():

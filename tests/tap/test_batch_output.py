@@ -20,6 +20,7 @@ from singer_sdk.helpers._batch import BatchConfig
 from tap_tiktok_ads import batches
 from tap_tiktok_ads.streams import reports
 from tap_tiktok_ads.tap import TapTikTokAds
+from tests.sim_fidelity import UNTIL_TAP14
 from tests.tap.fake_api import bookmarks, run_tap
 from tests.tap.test_against_simulator import config_for as simulator_config
 from tiktok_sim import SimConfig, Simulator
@@ -34,7 +35,16 @@ STREAM_MAPS = {
 
 @pytest.fixture(scope="module")
 def sim():
-    config = SimConfig(seed=11, advertisers=2, campaigns=3, adgroups=7, days=75, end_date=END)
+    config = SimConfig(
+        seed=11,
+        advertisers=2,
+        campaigns=3,
+        adgroups=7,
+        days=75,
+        end_date=END,
+        app_qps_limit=None,  # the tap runs at 200 requests/s here (config_for)
+        **UNTIL_TAP14,  # until the tap handles TopView/Promote, truncation, 40067 (issue 14)
+    )
     with Simulator(config) as simulator:
         yield simulator
 
