@@ -20,6 +20,8 @@ from singer_sdk import typing as th
 
 from tap_tiktok_ads import batches
 from tap_tiktok_ads.auth import StoredTokens, TokenError, parse_utc_datetime
+from tap_tiktok_ads.shared_budget import psycopg_missing_error
+from tap_tiktok_ads.throttle import HEADROOM
 
 PRODUCTION_API_URL = "https://business-api.tiktok.com/open_api/v1.3"
 SANDBOX_API_URL = "https://sandbox-ads.tiktok.com/open_api/v1.3"
@@ -140,8 +142,32 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         default=10,
         title="Max requests per second",
         description=(
-            "Request budget shared by every stream and advertiser of a run. TikTok allows "
-            "about 10 (basic), 20 (advanced) or 30 (premium) per app."
+            "The app's request limit: TikTok allows about 10 (basic), 20 (advanced) or 30 "
+            f"(premium) per second per app. Requests go out {HEADROOM:.0%} below it, shared "
+            "by every stream and advertiser of the run, and with shared_budget by every run "
+            "of the app."
+        ),
+    ),
+    th.Property(
+        "shared_budget",
+        th.StringType(),
+        secret=True,
+        title="Shared budget",
+        description=(
+            "PostgreSQL URI (postgresql://user@host:port/dbname) of a request budget shared "
+            "by every run of the app, in any process or host: set it when runs of one app "
+            "overlap. The password may come from PGPASSWORD or ~/.pgpass. Needs the "
+            "shared-budget extra (psycopg). Empty: this run throttles alone."
+        ),
+        examples=["postgresql://tap@db.internal:5432/platform"],
+    ),
+    th.Property(
+        "shared_budget_key",
+        th.StringType(),
+        title="Shared budget key",
+        description=(
+            "Name of the shared budget: runs with the same key share one "
+            "max_requests_per_second. Default: app_id, else 'default'."
         ),
     ),
     th.Property(
@@ -317,6 +343,7 @@ def semantic_errors(
             errors.append(
                 f"api_url {api_url!r} is not an http(s) URL: use e.g. {PRODUCTION_API_URL}"
             )
+    errors += _shared_budget_errors(config.get("shared_budget"))
     for position, advertiser_id in enumerate(config.get("advertiser_ids") or []):
         if not str(advertiser_id).isdigit():
             errors.append(
@@ -345,6 +372,19 @@ def semantic_errors(
             "the tap can discover the advertisers the token is authorized for"
         )
     return errors
+
+
+def _shared_budget_errors(uri: object) -> list[str]:
+    """The URI's scheme (never its value: it may hold a password), and psycopg installed."""
+    if not uri:
+        return []
+    if not str(uri).startswith(("postgresql://", "postgres://")):
+        return [
+            "shared_budget is not a postgresql:// URI: use e.g. "
+            "postgresql://user@host:5432/dbname, or unset it"
+        ]
+    missing = psycopg_missing_error()
+    return [missing] if missing else []
 
 
 def _parse_setting_date(config: Any, name: str, errors: list[str]) -> date | None:

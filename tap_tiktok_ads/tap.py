@@ -42,8 +42,14 @@ from tap_tiktok_ads.settings import (
     parse_text_settings,
     semantic_errors,
 )
+from tap_tiktok_ads.shared_budget import SharedBudgetError, SharedRateBudget
 from tap_tiktok_ads.streams import STREAM_TYPES, AdvertiserInfoStream
-from tap_tiktok_ads.throttle import RequestRateLimiter, throttled_session
+from tap_tiktok_ads.throttle import (
+    RateLimiter,
+    RequestRateLimiter,
+    paced_rate,
+    throttled_session,
+)
 
 #: Not confirmed by TikTok's docs (see tiktok-api.md); one constant to change if it moves.
 REFRESH_TOKEN_PATH = "/oauth2/refresh_token/"  # noqa: S105 - a URL path
@@ -150,8 +156,18 @@ class TapTikTokAds(TikTokTap):
         return self.concurrency
 
     @cached_property
-    def rate_limiter(self) -> RequestRateLimiter:
-        return RequestRateLimiter(float(self.config["max_requests_per_second"]))
+    def rate_limiter(self) -> RateLimiter:
+        """The run's throttle, or the app's budget shared with other runs (``shared_budget``)."""
+        rate = paced_rate(float(self.config["max_requests_per_second"]))
+        uri = self.config.get("shared_budget")
+        if not uri:
+            return RequestRateLimiter(rate)
+        key = str(self.config.get("shared_budget_key") or self.config.get("app_id") or "default")
+        budget = SharedRateBudget(str(uri), key, rate)
+        self.logger.info(
+            "Request budget shared with every run of key %r: %.2f requests/s", key, rate
+        )
+        return budget
 
     @cached_property
     def http_session(self) -> requests.Session:
@@ -247,7 +263,13 @@ class _RequestMetricsAtDebug(logging.Filter):
 logging.getLogger(metrics.METRICS_LOGGER_NAME).addFilter(_RequestMetricsAtDebug())
 
 #: Failures with a message a user can act on: logged as one line, no traceback.
-EXPECTED_FAILURES = (FatalAPIError, RetriableAPIError, TokenError, AdvertiserLookupError)
+EXPECTED_FAILURES = (
+    FatalAPIError,
+    RetriableAPIError,
+    TokenError,
+    AdvertiserLookupError,
+    SharedBudgetError,
+)
 
 
 def main() -> None:

@@ -140,6 +140,7 @@ class App:
                 status=response.status,
                 fault=APP_QPS_FAULT if current_qps is not None else (fault.kind if fault else ""),
                 duration_ms=round((time.monotonic() - started) * 1000, 3),
+                received_at=started,
             )
         )
         return response

@@ -35,6 +35,8 @@ class RequestRecord:
     status: int
     fault: str  # the fault applied, "" when none
     duration_ms: float
+    #: time.monotonic() when the request arrived: per-second request rates for tests.
+    received_at: float = 0.0
 
 
 class Stats:

@@ -159,3 +159,25 @@ def test_a_sync_from_the_installed_tap_matches_the_simulator(tap_alone: Path, tm
     assert emitted_spend == campaign_spend
     bookmark = states[-1]["bookmarks"]["campaign_performance"]["partitions"][0]
     assert bookmark["replication_key_value"] == END.isoformat()
+
+
+def test_a_shared_budget_without_its_extra_is_one_clear_line(tap_alone: Path, tmp_path: Path):
+    config_file = tmp_path / "config.json"
+    config_file.write_text(
+        json.dumps(
+            {
+                "access_token": "token",
+                "advertiser_ids": ["7001"],
+                "start_date": "2026-01-01",
+                "shared_budget": "postgresql://tap:budget-pw@db.invalid/platform",
+            }
+        ),
+        encoding="utf-8",
+    )
+    result = run(tap_alone, "tap-tiktok-ads", "--config", str(config_file), cwd=tmp_path)
+    assert result.returncode != 0
+    lines = [line for line in result.stderr.splitlines() if "shared_budget" in line]
+    assert len(lines) == 1, result.stderr[-2000:]
+    assert "psycopg is not installed" in lines[0]
+    assert "shared-budget" in lines[0]
+    assert "budget-pw" not in result.stderr

@@ -77,6 +77,9 @@ def pipeline_env(
     }
     if details.api_url:
         env["TAP_TIKTOK_ADS_API_URL"] = details.api_url
+    # Every run of the app draws from one request budget in the platform database. An empty
+    # URI means libpq's PG* variables, which the run inherits: no password in any file.
+    env.setdefault("TAP_TIKTOK_ADS_SHARED_BUDGET", "postgresql://")
     app_id = details.app_id or base.get("TIKTOK_ADS_APP_ID")
     app_id = app_id or base.get("TAP_TIKTOK_ADS_APP_ID")
     if app_id:

@@ -61,7 +61,28 @@ def test_pipeline_env_carries_the_data_sources_own_settings_only(tmp_path: Path)
     # Meltano's state: meltano.yml's database_uri (the platform database), never a file here.
     assert "MELTANO_DATABASE_URI" not in env
     assert env["TIKTOK_ADS_OWNED_ADVERTISER_IDS"] == env["TAP_TIKTOK_ADS_ADVERTISER_IDS"]
+    # The app's shared request budget: the platform database from the inherited PG* variables.
+    assert env["TAP_TIKTOK_ADS_SHARED_BUDGET"] == "postgresql://"
     command = meltano_command(settings, 42, full_refresh=False)
     # --force: the runner's lock decides; a killed run's Meltano record must not block.
     assert command[1:] == ["run", "--force", "--state-id-suffix=data-source-42", "tiktok-ads"]
     assert not any("tok-42" in part or "secret" in part for part in command)
+
+
+def test_a_shared_budget_from_the_runners_environment_wins(tmp_path: Path) -> None:
+    settings = RunnerSettings(
+        key_hex=KEY,
+        project_dir=tmp_path,
+        meltano="/venv/bin/meltano",
+        log_dir=tmp_path / "logs",
+        base_env={"PATH": "/usr/bin", "TAP_TIKTOK_ADS_SHARED_BUDGET": ""},  # turned off
+    )
+    env = pipeline_env(
+        settings,
+        42,
+        details=ConnectionDetails("tok-42", ("7001",)),
+        sync_config={},
+        store_path=tmp_path / "tokens.json",
+        sys_dir=tmp_path / "sys",
+    )
+    assert env["TAP_TIKTOK_ADS_SHARED_BUDGET"] == ""

@@ -34,6 +34,7 @@ from tests.e2e.harness import (
     connect_to,
     scratch_system_db,
 )
+from tests.tap.test_shared_budget_fleet import max_in_one_second
 from tiktok_sim import SimConfig, Simulator
 
 pytestmark = pytest.mark.e2e
@@ -273,6 +274,13 @@ def test_due_syncs_exactly_the_due_sources_and_a_revoked_one_fails_alone(
         assert row["total_records_synced"] == sum(raw.values())
     for untouched in (later, manual, weekly):
         assert sum(platform.raw_rows(untouched).values()) == 0
+    # The parallel runs drew from the app's one request budget in the platform database.
+    with platform.connect() as conn:
+        keys = [row[0] for row in conn.execute("SELECT budget_key FROM tap_tiktok_ads_rate_budget")]
+    assert keys == [platform.sim.config.app_id]
+    requests_received = [r.received_at for r in platform.sim.stats.requests()]
+    assert max_in_one_second(requests_received) <= 10  # the default max_requests_per_second
+    assert platform.sim.stats.rate_limited == 0  # the simulator's app limit: 10 per second
     # The first-load gate waits for exactly the tables target-postgres creates (the tap's).
     with platform.connect() as conn:
         query = "SELECT tablename FROM pg_catalog.pg_tables WHERE schemaname = 'tiktok_ads'"
