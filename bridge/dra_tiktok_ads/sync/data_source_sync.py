@@ -203,6 +203,27 @@ def finish(loaded: LoadedDataSource, build: BuildOutcome | None) -> SyncOutcome:
         loaded.release.close()
 
 
+def hand_over(loaded: LoadedDataSource) -> SyncOutcome:
+    """For a build that runs in another process (Dagster's dbt assets): a failed load is
+    recorded now; a successful one stays ``running`` until the build records it. Either way
+    the data source's lock is released."""
+    if not loaded.loaded:
+        return finish(loaded, None)
+    try:
+        outcome = loaded.outcome
+        outcome.seconds = time.monotonic() - loaded.started
+        outcome.status = "loaded"
+        LOGGER.info(
+            "data source %s: loaded in %.1f s, %d records; its build follows",
+            loaded.data_source_id,
+            outcome.seconds,
+            outcome.records,
+        )
+        return outcome
+    finally:
+        loaded.release.close()
+
+
 def _run_pipeline(
     settings: RunnerSettings,
     conn: psycopg.Connection,

@@ -20,7 +20,7 @@ class SyncOutcome:
     """What happened to one data source."""
 
     data_source_id: int
-    status: str  # completed | failed | skipped
+    status: str  # completed | failed | skipped (| loaded: waiting for its build, Dagster)
     message: str = ""
     records: int = 0
     seconds: float = 0.0
