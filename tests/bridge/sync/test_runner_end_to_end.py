@@ -266,6 +266,11 @@ def test_due_syncs_exactly_the_due_sources_and_a_revoked_one_fails_alone(
         assert row["total_records_synced"] == sum(raw.values())
     for untouched in (later, manual, weekly):
         assert sum(platform.raw_rows(untouched).values()) == 0
+    # One dbt build for the whole cycle, after the loads, its outcome in run_results.json.
+    assert len(list(platform.log_dir.glob("dbt-build-*.log"))) == 1
+    results = json.loads((platform.log_dir / "dbt-target" / "run_results.json").read_text())
+    assert results["results"]
+    assert {r["status"] for r in results["results"]} <= {"success", "pass"}
     # The first-load gate waits for exactly the tables target-postgres creates (the tap's).
     with platform.connect() as conn:
         query = "SELECT tablename FROM pg_catalog.pg_tables WHERE schemaname = 'tiktok_ads'"
