@@ -36,6 +36,7 @@ import requests
 from psycopg import sql
 
 from devstack.postgres import LocalPostgres, free_port
+from dra_tiktok_ads.db import ensure_state_schema
 from dra_tiktok_ads.sync.run_output import record_count_in_line
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -317,7 +318,8 @@ def register_data_sources(
 # Lines worth showing a person while `meltano run` works; everything goes to the log file.
 _PROGRESS = (
     (re.compile(r"Beginning sync of '(\w+)' in (\w+) mode"), "extract  {0} ({1})"),
-    (re.compile(r"completed processing \d+ lines of input \((.*?)\)"), "load     {0}"),
+    # target-postgres's "completed processing ... (0 records, 5 batch manifests)" counts
+    # messages, not rows: the rows are counted in the database after the run instead.
     (re.compile(r"OK created \S+ (?:\S+ )?model (\S+)"), "dbt      built {0}"),
     (re.compile(r"\d+ of \d+ (?:ERROR|FAIL|WARN)\b.*?(?= \.\.\.|$)"), "dbt      {m}"),
     (re.compile(r"Done\. PASS=\d+.*?TOTAL=\d+"), "dbt      {m}"),
@@ -367,9 +369,34 @@ def meltano_run(
         for line in tail:
             say(f"        {line[:240]}")
         raise DemoError(f"`meltano run` failed (exit {code}); full log: {rel(log_path)}")
-    totals = ", ".join(f"{stream} {count}" for stream, count in sorted(records.items()))
-    say(f"      done in {seconds:.1f} s; records extracted: {totals or 'none'}")
+    rows = raw_rows(env, data_source_id)
+    per_table = ", ".join(f"{table} {count}" for table, count in rows.items())
+    say(
+        f"      done in {seconds:.1f} s: {records.get('total', 0)} rows extracted and loaded"
+        f" (upserted) into {RAW_SCHEMA}; data source {data_source_id} now has"
+        f" {sum(rows.values())} raw rows ({per_table or 'no tables yet'})"
+    )
     return RunResult(seconds=seconds, records=records, log_path=log_path)
+
+
+def raw_rows(env: Mapping[str, str], data_source_id: int) -> dict[str, int]:
+    """Rows of one data source per raw table, after its run."""
+    counts: dict[str, int] = {}
+    with psycopg.connect(conninfo(env), autocommit=True) as conn:
+        tables = conn.execute(
+            "SELECT table_name FROM information_schema.columns WHERE table_schema = %s"
+            " AND column_name = 'data_source_id' ORDER BY table_name",
+            (RAW_SCHEMA,),
+        ).fetchall()
+        for (table,) in tables:
+            row = conn.execute(
+                sql.SQL("SELECT count(*) FROM {} WHERE data_source_id = %s").format(
+                    sql.Identifier(RAW_SCHEMA, table)
+                ),
+                (data_source_id,),
+            ).fetchone()
+            counts[table] = int(row[0]) if row else 0
+    return counts
 
 
 def _follow(stream: IO[str], log: IO[str], records: dict[str, int]) -> None:
@@ -505,6 +532,8 @@ def run_demo() -> None:
             start = date.fromisoformat(run_env["TAP_TIKTOK_ADS_START_DATE"])
 
             step(3, total_steps, "Data sources (dra_data_sources)")
+            with psycopg.connect(conninfo(pg_env), autocommit=True) as conn:
+                ensure_state_schema(conn)  # meltano.yml keeps Meltano's state there
             targets = _data_sources(run_env, pg_env, api)
 
             step(

@@ -36,6 +36,8 @@ def private_project(work_dir: Path, edit: Callable[[dict[str, Any]], None] | Non
         # transform/dbt_project.yml reads the platform SQL from ../bridge/dra_tiktok_ads/sql.
         project / "bridge": REPO_ROOT / "bridge",
         project / "pyproject.toml": REPO_ROOT / "pyproject.toml",
+        # The job's first step runs .venv/bin/tap-tiktok-ads-check from the project folder.
+        project / ".venv": REPO_ROOT / ".venv",
         **{
             project / ".meltano" / kind: REPO_ROOT / ".meltano" / kind
             for kind in ("extractors", "loaders", "utilities")

@@ -34,5 +34,8 @@ uv sync --quiet "${sync_args[@]}"
 
 step "Installing Meltano plugins (meltano install)"
 # uv is Meltano's venv backend; plugins already installed at the same pip_url are upgraded in place.
-MELTANO_VENV_BACKEND=uv .venv/bin/meltano --log-level=warning install
+# Meltano's system database is the platform database (database_uri in meltano.yml), which
+# need not exist yet: installing only needs a scratch one.
+MELTANO_DATABASE_URI="sqlite:///$PWD/.meltano/install.db" MELTANO_VENV_BACKEND=uv \
+  .venv/bin/meltano --log-level=warning install
 echo "Bootstrap done."

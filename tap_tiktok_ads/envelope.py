@@ -7,9 +7,11 @@ as retriable (the SDK backs off and tries again) or fatal (one line saying what 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
+from urllib.parse import urlparse
 
 import orjson
 import requests
@@ -42,6 +44,7 @@ FATAL_CODES = {
 TOKEN_REJECTED = 40105
 
 _ENVELOPE_ATTR = "_tiktok_envelope"
+_API_VERSION = re.compile(r"(.*?/v\d+(?:\.\d+)*)(?:/|$)")
 
 
 def envelope_of(response: requests.Response) -> dict[str, Any]:
@@ -53,6 +56,28 @@ def envelope_of(response: requests.Response) -> dict[str, Any]:
 def envelope_data(envelope: dict[str, Any]) -> dict[str, Any]:
     data = envelope.get("data")
     return data if isinstance(data, dict) else {}
+
+
+def _decoded(response: requests.Response) -> dict[str, Any] | None:
+    try:
+        body = orjson.loads(response.content)  # twice as fast as response.json()
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def _is_envelope(body: dict[str, Any] | None) -> bool:
+    return body is not None and "code" in body and ("request_id" in body or "message" in body)
+
+
+def not_tiktok(response: requests.Response) -> str:
+    """``not a TikTok API at <base URL>; check api_url`` (no query string: it may hold the
+    app secret)."""
+    parsed = urlparse(response.url or "")
+    # The base is what precedes the endpoint: up to the API version (".../open_api/v1.3").
+    version = _API_VERSION.match(parsed.path)
+    base = version.group(1) if version else ""
+    return f"not a TikTok API at {parsed.scheme}://{parsed.netloc}{base}; check api_url"
 
 
 def check_response(
@@ -69,15 +94,20 @@ def check_response(
         msg = f"HTTP {status} from {path}"
         raise RetriableAPIError(msg, response)
     if status >= HTTPStatus.BAD_REQUEST:
-        msg = f"HTTP {status} {response.reason} from {path}: check the token and advertiser_ids"
+        if _is_envelope(_decoded(response)):
+            msg = f"HTTP {status} {response.reason} from {path}: check the token and advertiser_ids"
+        else:  # TikTok answers with its envelope even on errors: another server answered
+            msg = f"{not_tiktok(response)}: HTTP {status} {response.reason} from {path}"
         raise FatalAPIError(msg)
-    try:
-        envelope = orjson.loads(response.content)  # twice as fast as response.json()
-        if not isinstance(envelope, dict):
-            raise TypeError(type(envelope).__name__)
-    except (ValueError, TypeError):
+    envelope = _decoded(response)
+    if envelope is None:
         msg = f"malformed response body from {path} (HTTP {status})"
-        raise RetriableAPIError(msg, response) from None
+        raise RetriableAPIError(msg, response)
+    if not _is_envelope(envelope):
+        raise FatalAPIError(
+            f"{not_tiktok(response)}: the answer from {path} has no TikTok envelope"
+            " (code, message, request_id)"
+        )
     setattr(response, _ENVELOPE_ATTR, envelope)
     code = envelope.get("code")
     if code == 0:

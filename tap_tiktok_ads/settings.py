@@ -8,8 +8,11 @@ checked against this schema (tests/e2e/test_declared_once.py).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import json
+import re
+from collections.abc import Callable, Mapping, MutableMapping
 from datetime import date
+from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlparse
 
@@ -166,6 +169,126 @@ SECRET_SETTINGS = tuple(
 )
 
 
+_TRUE = frozenset({"true", "t", "yes", "y", "on", "1"})
+_FALSE = frozenset({"false", "f", "no", "n", "off", "0"})
+_WHOLE_NUMBER = re.compile(r"[+-]?\d+")
+_ID_LIST = re.compile(r"[\d\s,;]+")
+#: How Meltano names a setting in the environment (and in .env).
+ENV_PREFIX = "TAP_TIKTOK_ADS_"
+
+
+def _types(prop: Mapping[str, Any]) -> set[str]:
+    declared = prop.get("type", [])
+    return {declared} if isinstance(declared, str) else set(declared)
+
+
+class _UnparsableError(ValueError):
+    """A text value that is not of its setting's type; the message says what to write."""
+
+
+def _parse_boolean(name: str, text: str, env: str, _default: Any) -> bool:
+    if text.lower() in _TRUE | _FALSE:
+        return text.lower() in _TRUE
+    raise _UnparsableError(f"{name} {text!r} is not true or false: set {env} to true or false")
+
+
+def _parse_integer(name: str, text: str, env: str, default: Any) -> int:
+    if _WHOLE_NUMBER.fullmatch(text):
+        return int(text)
+    raise _UnparsableError(f"{name} {text!r} is not a whole number: set {env} to e.g. {default}")
+
+
+def _parse_number(name: str, text: str, env: str, default: Any) -> int | float:
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        number = Decimal("NaN")
+    if not number.is_finite():
+        raise _UnparsableError(f"{name} {text!r} is not a number: set {env} to e.g. {default}")
+    return int(number) if number == number.to_integral_value() else float(number)
+
+
+def _parse_array(name: str, text: str, env: str, _default: Any) -> list[str]:
+    example = '["7012345678901234567"]'
+    if _ID_LIST.fullmatch(text) and re.search(r"[,;\s]", text):
+        ids = [part for part in re.split(r"[\s,;]+", text) if part]
+        raise _UnparsableError(
+            f"{name} {text!r} is a comma-separated list: write it as a JSON array, "
+            f"{env}='{json.dumps(ids)}'"
+        )
+    try:
+        parsed = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise _UnparsableError(
+            f"{name} {text!r} is not valid JSON ({error.msg} at character {error.pos}): write "
+            f"it as a JSON array of strings, {env}='{example}'"
+        ) from None
+    if not isinstance(parsed, list):
+        ids = [str(parsed)] if isinstance(parsed, int | str) else []
+        raise _UnparsableError(
+            f"{name} {text!r} is not a JSON array: write it as "
+            f"{env}='{json.dumps(ids) if ids else example}'"
+        )
+    return [str(item) for item in parsed]
+
+
+_TEXT_PARSERS: dict[str, Callable[[str, str, str, Any], Any]] = {
+    "boolean": _parse_boolean,
+    "integer": _parse_integer,
+    "number": _parse_number,
+    "array": _parse_array,
+}
+
+
+def parse_text_settings(config: MutableMapping[str, Any]) -> list[str]:
+    """Typed settings that arrive as text, parsed in place; one line per value that does not
+    parse, naming the setting and the variable to fix.
+
+    Meltano passes environment values as text when meltano.yml declares them ``kind:
+    string``, which this project does for every boolean, number and array setting: Meltano's
+    own casting reads any unknown word as false (``include_deleted=maybe`` silently dropped
+    deleted spend) and crashes with a traceback on ``page_size=abc`` or broken JSON. An
+    empty value means unset (the default applies).
+    """
+    errors: list[str] = []
+    for name, prop in CONFIG_SCHEMA["properties"].items():
+        value = config.get(name)
+        parser = next((_TEXT_PARSERS[t] for t in _types(prop) if t in _TEXT_PARSERS), None)
+        if not isinstance(value, str) or parser is None:
+            continue
+        if not value.strip():
+            del config[name]
+            continue
+        try:
+            config[name] = parser(
+                name, value.strip(), ENV_PREFIX + name.upper(), prop.get("default", 1)
+            )
+        except _UnparsableError as error:
+            errors.append(str(error))
+            del config[name]  # said once, here, not again by the schema check
+    return errors
+
+
+def data_source_id_errors(config: Mapping[str, Any]) -> list[str]:
+    """The platform's stamp (meltano.yml maps ``TAP_TIKTOK_ADS_DATA_SOURCE_ID`` to
+    ``stream_map_config.data_source_id``): when a stream map uses it, it must be an id."""
+    map_config = config.get("stream_map_config")
+    if not isinstance(map_config, Mapping) or "data_source_id" not in map_config:
+        return []
+    value = str(map_config.get("data_source_id") or "").strip()
+    if not value or value.startswith("$"):
+        return [
+            "stream_map_config.data_source_id is empty: set TAP_TIKTOK_ADS_DATA_SOURCE_ID to the"
+            " data source's id in dra_data_sources (printed by tap-tiktok-ads-connect)"
+        ]
+    if not value.isdigit() or int(value) == 0:
+        return [
+            f"stream_map_config.data_source_id {value!r} is not a data source id: set"
+            " TAP_TIKTOK_ADS_DATA_SOURCE_ID to the whole number printed by tap-tiktok-ads-connect"
+        ]
+    return []
+
+
 def semantic_errors(
     config: Mapping[str, Any], stored_tokens: Callable[[], StoredTokens | None]
 ) -> list[str]:
@@ -174,7 +297,7 @@ def semantic_errors(
     ``stored_tokens`` reads the token store (``token_store_path``); its ``TokenError``
     becomes one of the lines.
     """
-    errors: list[str] = []
+    errors: list[str] = data_source_id_errors(config)
     start, end = (_parse_setting_date(config, name, errors) for name in ("start_date", "end_date"))
     if start and end and end < start:
         errors.append(f"end_date {end} is before start_date {start}: fix one of them")

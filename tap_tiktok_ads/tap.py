@@ -13,8 +13,10 @@ from functools import cached_property
 from urllib.parse import urlparse
 
 import requests
+from singer_sdk import metrics
 from singer_sdk.exceptions import ConfigValidationError, FatalAPIError, RetriableAPIError
 from singer_sdk.helpers._batch import BatchConfig
+from singer_sdk.plugin_base import JSONSchemaValidator
 
 from tap_tiktok_ads import batches
 from tap_tiktok_ads.advertisers import AdvertiserDirectory, AdvertiserLookupError
@@ -37,6 +39,7 @@ from tap_tiktok_ads.settings import (
     PRODUCTION_API_URL,
     SANDBOX_API_URL,
     SECRET_SETTINGS,
+    parse_text_settings,
     semantic_errors,
 )
 from tap_tiktok_ads.streams import STREAM_TYPES, AdvertiserInfoStream
@@ -61,13 +64,50 @@ class TapTikTokAds(TikTokTap):
     # Settings and validation
 
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
-        """Schema errors plus the checks a schema cannot express, each naming its setting."""
-        errors = super()._validate_config(raise_errors=False)
-        errors += semantic_errors(self.config, lambda: self._stored_tokens)
+        """Text values parsed, schema errors, and the checks a schema cannot express, each
+        naming its setting. Raised as ONE line, so the first line a person (or the sync
+        runner) reads is the whole story; the SDK then adds its generic summary after it."""
+        errors = parse_text_settings(self._config)
+        refused = {error.split()[0] for error in errors}
+        errors += self._schema_errors()
+        # A refused value is gone from the config: no second line saying it is missing.
+        errors += [
+            error
+            for error in semantic_errors(self.config, lambda: self._stored_tokens)
+            if error.split()[0] not in refused
+        ]
         errors = [redact(e, self._secret_values()) for e in errors]
         if errors and raise_errors:
-            raise ConfigValidationError("Config validation failed", errors=errors)
+            line = f"Bad settings: {'; '.join(errors)}"
+            raise ConfigValidationError(line, errors=[line])
+        if not errors:
+            self._warn_about_token_precedence()
         return errors
+
+    def _schema_errors(self) -> list[str]:
+        """The JSON schema's verdict (the SDK's validator, which also fills in defaults),
+        worded ``<setting>: <problem>``, without the SDK's generic warning line."""
+        schema = self.config_jsonschema
+        self.append_builtin_config(schema)
+        errors = []
+        for error in JSONSchemaValidator(schema).iter_errors(self._config):
+            name = ".".join(str(part) for part in error.path)
+            if not name and error.validator == "required":
+                name = error.message.split("'")[1]  # "'start_date' is a required property"
+            errors.append(f"{name or 'config'}: {error.message}")
+        return errors
+
+    def _warn_about_token_precedence(self) -> None:
+        """Both an access token and a token store with a different one: say which is used."""
+        stored = self._stored_tokens
+        configured = self.config.get("access_token")
+        if stored is not None and configured and stored.access_token != configured:
+            self.logger.warning(
+                "access_token is ignored: the token store %s holds another token, which wins"
+                " (it has the newest, possibly refreshed, tokens). Unset access_token"
+                " (TAP_TIKTOK_ADS_ACCESS_TOKEN) or token_store_path to use only one.",
+                self.config.get("token_store_path"),
+            )
 
     def _secret_values(self) -> list[str]:
         return [str(self.config[k]) for k in SECRET_SETTINGS if self.config.get(k)]
@@ -185,6 +225,26 @@ class TapTikTokAds(TikTokTap):
 
 
 logging.getLogger("urllib3").setLevel(logging.WARNING)
+
+
+class _RequestMetricsAtDebug(logging.Filter):
+    """The SDK logs a METRIC line per HTTP request at info: thousands of lines in a backfill.
+    They are demoted to debug (``TAP_TIKTOK_ADS_LOGLEVEL=DEBUG`` shows them); record
+    counts, sync durations and the per-window progress lines stay at info."""
+
+    PER_REQUEST = frozenset(
+        {metrics.Metric.HTTP_REQUEST_DURATION, metrics.Metric.HTTP_REQUEST_COUNT}
+    )
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        point = record.args[0] if isinstance(record.args, tuple) and record.args else None
+        if isinstance(point, metrics.Point) and point.metric in self.PER_REQUEST:
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+            return logging.getLogger(metrics.METRICS_LOGGER_NAME).isEnabledFor(logging.DEBUG)
+        return True
+
+
+logging.getLogger(metrics.METRICS_LOGGER_NAME).addFilter(_RequestMetricsAtDebug())
 
 #: Failures with a message a user can act on: logged as one line, no traceback.
 EXPECTED_FAILURES = (FatalAPIError, RetriableAPIError, TokenError, AdvertiserLookupError)

@@ -35,3 +35,14 @@ def connect(*, autocommit: bool = False) -> psycopg.Connection:
             f"Cannot connect to PostgreSQL at {describe_target()}: set PGHOST, PGPORT, PGUSER,"
             f" PGPASSWORD and PGDATABASE for the platform database. ({error})"
         ) from error
+
+
+#: Schema of Meltano's system database (state, run records) in the platform database; see
+#: ``database_uri`` in meltano.yml. State kept beside the data it describes: a new or
+#: restored database never inherits bookmarks from another one.
+STATE_SCHEMA = "meltano"
+
+
+def ensure_state_schema(conn: psycopg.Connection) -> None:
+    """Create Meltano's schema if absent: Meltano creates its tables, not the schema."""
+    conn.execute(f"CREATE SCHEMA IF NOT EXISTS {STATE_SCHEMA}")

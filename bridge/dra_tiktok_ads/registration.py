@@ -122,13 +122,20 @@ def register_data_source(
         )
     envelope = Jsonb(details.encrypt(key_hex))
     name = fitted_name(advertiser_name)
-    config: dict[str, str] = {"advertiser_id": advertiser_id, "loader": "tap-tiktok-ads"}
+    config: dict[str, Any] = {"advertiser_id": advertiser_id, "loader": "tap-tiktok-ads"}
     if name != advertiser_name:
         config["full_name"] = advertiser_name
+    if len(details.advertiser_ids) > 1:
+        # An explicit list of advertisers owned by this data source, in clear for the job's
+        # check (tap-tiktok-ads-check); one advertiser per data source is the usual case.
+        config["advertiser_ids"] = list(details.advertiser_ids)
     sync_config = Jsonb(config)
     if conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
         ensure_platform_objects(conn)
     with conn.transaction():
+        # Every path to a `meltano run` of a data source registers it first (and the job's
+        # check refuses an unknown one), so Meltano's state schema is in place by then.
+        db.ensure_state_schema(conn)
         # One registration per advertiser at a time, so two connects never create two rows.
         conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"tiktok_ads:{advertiser_id}",))
         existing = _find_data_source(conn, advertiser_id, project_id)
@@ -136,7 +143,8 @@ def register_data_source(
             conn.execute(
                 "UPDATE dra_data_sources SET connection_details = %s, name = %s,"
                 " sync_schedule = %s,"
-                " sync_config = (coalesce(sync_config, '{}'::jsonb) - 'full_name') || %s"
+                " sync_config = (coalesce(sync_config, '{}'::jsonb) - 'full_name'"
+                " - 'advertiser_ids') || %s"
                 " WHERE id = %s",
                 (envelope, name, sync_schedule, sync_config, existing),
             )

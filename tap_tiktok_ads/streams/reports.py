@@ -50,12 +50,27 @@ class ReportStream(AdvertiserPartitionedStream):
         )
         pages = prefetch_ordered(pool, window_page_tasks(windows, first_pages, fetch), depth)
         seen: set[tuple[str, str]] = set()
+        rows = done = 0
         try:
             for window, page, is_last_page in pages:
-                yield from self._rows(page, seen)
+                for row in self._rows(page, seen):
+                    rows += 1
+                    yield row
                 if is_last_page:
                     self._checkpoint(context, window.end)
                     seen = set()
+                    done += 1
+                    # Progress at info, one line per window (requests are at debug).
+                    LOGGER.info(
+                        "%s for advertiser %s: window %s..%s done (%d of %d), %d rows so far",
+                        self.name,
+                        advertiser_id,
+                        window.start,
+                        window.end,
+                        done,
+                        len(windows),
+                        rows,
+                    )
         except Exception:
             self._tap.stopping.set()
             raise

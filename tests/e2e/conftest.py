@@ -12,7 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.harness import DAYS, END_DATE, MELTANO, PLUGIN_VENVS, REPO_ROOT, Pipeline
+from tests.e2e.harness import (
+    DAYS,
+    END_DATE,
+    MELTANO,
+    PLUGIN_VENVS,
+    REPO_ROOT,
+    Pipeline,
+    scratch_system_db,
+)
 from tiktok_sim import SimConfig, Simulator
 
 
@@ -21,7 +29,13 @@ def meltano_plugins() -> None:
     """The plugin venvs `make test` installs; installed here when pytest runs on its own."""
     if all((REPO_ROOT / venv).is_dir() for venv in PLUGIN_VENVS):
         return
-    subprocess.run([MELTANO, "install"], cwd=REPO_ROOT, check=True, capture_output=True)
+    subprocess.run(
+        [MELTANO, "install"],
+        cwd=REPO_ROOT,
+        env=scratch_system_db(),
+        check=True,
+        capture_output=True,
+    )
 
 
 @pytest.fixture(scope="module")

@@ -21,6 +21,14 @@ from tiktok_sim import Simulator
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MELTANO = str(Path(sys.executable).parent / "meltano")
+
+
+def scratch_system_db() -> dict[str, str]:
+    """The environment for a Meltano command that needs no state (install, listings):
+    meltano.yml's system database is the platform database, which such a command lacks."""
+    return dict(os.environ) | {"MELTANO_DATABASE_URI": f"sqlite:///{REPO_ROOT}/.meltano/install.db"}
+
+
 PLUGIN_VENVS = (
     ".meltano/extractors/tap-tiktok-ads/venv",
     ".meltano/loaders/target-postgres/venv",

@@ -145,7 +145,7 @@ class Pipeline:
         return self.register(self.simulator.dataset.advertiser_ids[0], project_id=project)
 
     def env(
-        self, data_source_id: int, advertiser_ids: list[str], **settings: str
+        self, data_source_id: int | str, advertiser_ids: list[str], **settings: str
     ) -> dict[str, str]:
         tap = {
             "TAP_TIKTOK_ADS_API_URL": self.api_url,
@@ -200,7 +200,7 @@ class Pipeline:
         return {"MELTANO_SYS_DIR_ROOT": str(root), "DBT_TARGET_PATH": str(root / "dbt-target")}
 
     def start(
-        self, *args: str, data_source_id: int, advertiser_ids: list[str], **settings: Any
+        self, *args: str, data_source_id: int | str, advertiser_ids: list[str], **settings: Any
     ) -> subprocess.Popen[str]:
         process = subprocess.Popen(
             [MELTANO, *args],
@@ -236,7 +236,7 @@ class Pipeline:
     def meltano(
         self,
         *args: str,
-        data_source_id: int = 0,
+        data_source_id: int | str = 0,
         advertiser_ids: list[str] | None = None,
         check: bool = True,
         **settings: Any,

@@ -10,8 +10,11 @@ with a clear error), never written into the finance tables as something it is no
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from dataclasses import replace
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -94,18 +97,63 @@ def test_bad_settings_fail_in_one_line_and_change_nothing(
     assert stored_state(pipeline.system_db, ds) == state_before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Meltano 4.4.1 itself crashes casting a non-numeric value of a `kind: decimal` "
-    "(or integer) setting: a rich traceback ending in decimal.InvalidOperation, without the "
-    "setting's name, before the tap can validate it. Upstream: SettingDefinition.cast_value.",
-)
-def test_non_numeric_value_of_a_numeric_setting_fails_in_one_line(reference: Reference) -> None:
+# (case, setting overrides, text the FIRST error line must contain): values Meltano used to
+# cast silently (include_deleted=maybe read as false) or crash on with a traceback.
+UNPARSABLE: list[tuple[str, dict[str, Any], str]] = [
+    ("boolean maybe", {"include_deleted": "maybe"}, "include_deleted 'maybe' is not true or false"),
+    ("integer abc", {"page_size": "abc"}, "page_size 'abc' is not a whole number"),
+    ("number fast", {"max_requests_per_second": "fast"}, "max_requests_per_second 'fast'"),
+    ("broken JSON ids", {"advertiser_ids": '["7001"'}, "advertiser_ids '[\"7001\"' is not valid"),
+    ("comma-separated ids", {"advertiser_ids": "7001,7002"}, "is a comma-separated list"),
+    ("not a TikTok server", {"api_url": "<not-tiktok>"}, "not a TikTok API at <not-tiktok>"),
+]
+
+
+def _first_error_line(output: str) -> str:
+    for line in output.splitlines():
+        if "[error" in line or "| ERROR" in line:
+            return line
+    return ""
+
+
+def test_unparsable_values_and_a_wrong_server_fail_in_one_first_line(
+    reference: Reference, tmp_path: Path
+) -> None:
     pipeline, ds = reference.pipeline, reference.data_source_id
-    result = pipeline.run(*PIPELINE, data_source_id=ds, check=False, max_requests_per_second="fast")
-    assert result.returncode != 0
-    assert "Traceback" not in result.output
-    assert any("max_requests_per_second" in line for line in result.output.splitlines())
+    raw = pipeline.raw_dump(ds)
+    # An HTTP server that is not TikTok's: every path is an HTML 404 page.
+    server = ThreadingHTTPServer(
+        ("127.0.0.1", 0), partial(SimpleHTTPRequestHandler, directory=str(tmp_path))
+    )
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    not_tiktok = f"http://127.0.0.1:{server.server_address[1]}/open_api/v1.3"
+    try:
+        running = []
+        for number, (_, overrides, _) in enumerate(UNPARSABLE):
+            # Upper case: the harness's own advertiser_ids argument stays the default list.
+            settings = {
+                k.upper(): not_tiktok if v == "<not-tiktok>" else v for k, v in overrides.items()
+            }
+            case_pipeline = replace(pipeline, system_db=tmp_path / f"unparsable-{number}.db")
+            ids = pipeline.simulator.dataset.advertiser_ids[:1]
+            process = case_pipeline.start_run(data_source_id=ds, advertiser_ids=ids, **settings)
+            running.append(process)
+        problems = []
+        for process, (case, _, text) in zip(running, UNPARSABLE, strict=True):
+            result = pipeline.finish(process, ("run", case))
+            first = _first_error_line(result.output)
+            expected = text.replace("<not-tiktok>", not_tiktok)
+            if result.returncode == 0:
+                problems.append(f"{case}: exit status 0")
+            if expected not in first:
+                problems.append(f"{case}: first error line lacks {expected!r}:\n{result.tail(15)}")
+            if "Traceback" in result.output:
+                problems.append(f"{case}: traceback in the output:\n{result.tail(30)}")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert not problems, "\n".join(problems)
+    assert pipeline.raw_dump(ds) == raw
 
 
 # Bad API data, applied by a proxy to campaign report pages.

@@ -155,6 +155,8 @@ def selected_data_sources(settings: RunnerSettings, args: argparse.Namespace) ->
     try:
         with settings.connect() as conn:
             check_platform_table(conn)
+            if not settings.base_env.get("MELTANO_DATABASE_URI"):
+                db.ensure_state_schema(conn)  # meltano.yml keeps Meltano's state here
             if args.due:
                 return due_data_sources(conn)
             if args.all:
@@ -180,7 +182,7 @@ def run(settings: RunnerSettings, args: argparse.Namespace) -> tuple[int, list[S
     from dra_tiktok_ads.sync.cycle import sync_many
 
     outcomes = sync_many(settings, ids, require_due=bool(args.due))
-    if any(o.status == "failed" for o in outcomes):
+    if any(o.status in ("failed", "deleted") for o in outcomes):
         return EXIT_FAILED, outcomes
     if args.data_source and any(o.status == "skipped" for o in outcomes):
         return EXIT_BUSY, outcomes

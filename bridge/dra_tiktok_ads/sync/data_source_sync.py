@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import shutil
 import subprocess
-import tempfile
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -37,6 +36,7 @@ from dra_tiktok_ads.sync.meltano_run import (
 )
 from dra_tiktok_ads.sync.raw_tables import FirstLoadGate, needs_full_refresh, raw_schema
 from dra_tiktok_ads.sync.run_environment import (
+    new_workdir,
     pipeline_env,
     private_sys_dir,
     redact_message,
@@ -116,7 +116,7 @@ def _load_claimed(
 ) -> None:
     data_source_id = loaded.data_source_id
     outcome = loaded.outcome
-    loaded.workdir = Path(tempfile.mkdtemp(prefix=f"tiktok-sync-{data_source_id}-"))  # 0700
+    loaded.workdir = new_workdir(data_source_id)
     LOGGER.info("data source %s: extract and load started", data_source_id)
     try:
         try:

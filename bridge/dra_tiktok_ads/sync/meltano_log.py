@@ -42,6 +42,9 @@ class LoadReport:
     errors: list[PluginError] = field(default_factory=list)
     failed_steps: list[str] = field(default_factory=list)
     meltano_error: str | None = None
+    #: What a failed command step (``dra-check:data-source``) said last, e.g. its refusal.
+    command_error: str | None = None
+    _command_output: dict[str, str] = field(default_factory=dict)
     success: bool | None = None
 
     def read(self, line: str) -> None:
@@ -50,15 +53,24 @@ class LoadReport:
         if event is not None:
             self._take(event)
 
-    def _take(self, event: dict[str, Any]) -> None:
+    def _take(self, event: dict[str, Any]) -> None:  # noqa: PLR0911 - one return per event kind
         metric = event.get("metric_info")
         plugin = event.get("name") if isinstance(event.get("name"), str) else None
         if isinstance(metric, dict):
             self._take_metric(metric, producer=bool(event.get("producer")))
             return
         message = _event_message(event)
+        if event.get("cmd_type") == "command" and plugin is not None and message:
+            self._command_output[plugin] = message
+            return
         if "exit_codes" in event or event.get("event") == "Block run completed":
             self.success = bool(event.get("success"))
+            if event.get("block_type") == "InvokerCommand" and not self.success:
+                # A command step (the check) failed: its own last words say why.
+                for plugin_name, said in self._command_output.items():
+                    self.failed_steps.append(plugin_name)
+                    self.command_error = said
+                return
             codes = event.get("exit_codes") or {}
             if isinstance(codes, dict):
                 self.failed_steps = [
@@ -93,8 +105,12 @@ class LoadReport:
             self.records_loaded += value
 
     def error_message(self) -> str | None:
-        """The error that explains the failure, best first: the tap's own one-line
-        ``Sync failed: ...``, then the last error of the failing step's plugin, then Meltano's."""
+        """The error that explains the failure, best first: a failed command step's own words
+        (the check's refusal), the tap's one-line ``Sync failed: ...``, then the first error
+        of the failing step's plugin (the first line tells the whole story; later ones, like
+        the SDK's closing "Config validation failed", add nothing), then Meltano's."""
+        if self.command_error:
+            return _shorten(self.command_error)
         tap_errors = [e for e in self.errors if e.producer]
         target_errors = [e for e in self.errors if not e.producer]
         for error in reversed(tap_errors):
@@ -107,7 +123,7 @@ class LoadReport:
         )
         for errors in ordered:
             if errors:
-                error = errors[-1]
+                error = errors[0]
                 return _shorten(f"{error.plugin}: {error.message}")
         if self.meltano_error:
             return _shorten(self.meltano_error)

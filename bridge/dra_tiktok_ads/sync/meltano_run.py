@@ -27,8 +27,9 @@ from dra_tiktok_ads.sync.meltano_log import LoadReport
 from dra_tiktok_ads.sync.settings import LOGGER, RunnerSettings
 from tap_tiktok_ads.redaction import redact
 
-#: Extract and load only: the cycle's one dbt build follows (see :mod:`.build`).
-PIPELINE = ("tap-tiktok-ads", "target-postgres")
+#: The ``tiktok-ads`` job without its dbt step: the check (the data source exists and owns its
+#: advertisers), then extract and load; the cycle's one dbt build follows (:mod:`.build`).
+PIPELINE = ("dra-check:data-source", "tap-tiktok-ads", "target-postgres")
 STATE_ID_SUFFIX = "data-source-{id}"
 SYSTEM_DB_RETRIES = 2
 
@@ -60,6 +61,10 @@ def meltano_command(settings: RunnerSettings, data_source_id: int, full_refresh:
         "--log-format=json",
         *([f"--environment={settings.environment}"] if settings.environment else []),
         "run",
+        # The runner's advisory lock is the one that says who syncs a data source: a run
+        # killed with the runner leaves Meltano's own record "running" for a while, and
+        # without --force the retry at the next tick would be refused for it.
+        "--force",
         f"--state-id-suffix={STATE_ID_SUFFIX.format(id=data_source_id)}",
         *(["--full-refresh"] if full_refresh else []),
         *PIPELINE,
@@ -109,6 +114,7 @@ def run_meltano(
             text=True,
             errors="replace",
             start_new_session=True,
+            umask=0o077,  # Meltano's run files (plugin configs) hold secrets: owner only
             preexec_fn=_SET_PDEATHSIG,  # noqa: PLW1509 - only calls prctl
         )
 

@@ -37,11 +37,14 @@ def _raw_tables_exist(conn: psycopg.Connection, schema: str) -> bool:
 
 
 def needs_full_refresh(conn: psycopg.Connection, schema: str, data_source_id: int) -> bool:
-    """No raw rows for this data source (new database, dropped tables): ignore old state."""
+    """No raw rows for this data source (new or restored database, dropped tables): ignore
+    any state found, so bookmarks never hide data the database does not hold."""
     table = sql.Identifier(schema, "advertiser_info")
     row = conn.execute("SELECT to_regclass(%s)", (table.as_string(conn),)).fetchone()
     if not row or row[0] is None:
-        return False  # first run anywhere: there is no state to ignore either
+        # No raw tables: a new database. State kept elsewhere (a Meltano system database
+        # that is not this one) may still hold bookmarks for this id.
+        return True
     found = conn.execute(
         sql.SQL("SELECT 1 FROM {} WHERE data_source_id = %s LIMIT 1").format(table),
         (data_source_id,),

@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
+import tempfile
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -18,6 +20,7 @@ from typing import Any
 
 from dra_tiktok_ads import crypto
 from dra_tiktok_ads.details import ConnectionDetails
+from dra_tiktok_ads.sync.ownership import OWNED_VAR
 from dra_tiktok_ads.sync.settings import RunnerSettings
 from tap_tiktok_ads.redaction import REDACTED, redact
 
@@ -34,6 +37,7 @@ _PER_SOURCE_VARS = (
     "TAP_TIKTOK_ADS_APP_ID",
     "TAP_TIKTOK_ADS_APP_SECRET",
     "TAP_TIKTOK_ADS_START_DATE",
+    OWNED_VAR,
     crypto.KEY_ENV_VAR,  # the pipeline never needs the platform key
 )
 #: Runner-wide secrets that must never show in a message or log.
@@ -56,14 +60,15 @@ def pipeline_env(
     """The subprocess environment of one data source's run (the only place secrets go)."""
     base = settings.base_env
     env = {k: v for k, v in base.items() if k not in _PER_SOURCE_VARS}
-    if not base.get("MELTANO_DATABASE_URI"):
-        # The private system dir must not move Meltano's state database.
-        env["MELTANO_DATABASE_URI"] = f"sqlite:///{settings.project_sys_dir / 'meltano.db'}"
+    # MELTANO_DATABASE_URI unset: meltano.yml's database_uri, the platform database (schema
+    # meltano, through the PG* variables passed on), never a file in the private folder.
     env |= {
         "MELTANO_SYS_DIR_ROOT": str(sys_dir),
         "TAP_TIKTOK_ADS_DATA_SOURCE_ID": str(data_source_id),
         "TAP_TIKTOK_ADS_ACCESS_TOKEN": details.access_token,
         "TAP_TIKTOK_ADS_ADVERTISER_IDS": json.dumps(list(details.advertiser_ids)),
+        # For the job's check, when the row has no sync_config.advertiser_id in clear.
+        OWNED_VAR: json.dumps(list(details.advertiser_ids)),
         "TAP_TIKTOK_ADS_TOKEN_STORE_PATH": str(store_path),
         "TAP_TIKTOK_ADS_START_DATE": _start_date(settings, details, sync_config),
         "PATH": f"{Path(settings.meltano).parent}{os.pathsep}{base.get('PATH', os.defpath)}",
@@ -98,6 +103,22 @@ def _start_date(
         if value:
             return str(value)[:10]
     return (datetime.now(timezone.utc).date() - timedelta(days=DEFAULT_START_DAYS)).isoformat()
+
+
+def workdir_prefix(data_source_id: int) -> str:
+    """Name prefix of a run's private temporary folder (token store, Meltano run files)."""
+    return f"tiktok-sync-{data_source_id}-"
+
+
+def new_workdir(data_source_id: int) -> Path:
+    """A fresh private folder (mode 0700) for one run, after removing those of earlier runs
+    of the same data source that were killed before they could clean up: they hold its
+    decrypted tokens. Called under the data source's lock, so none of them is in use."""
+    temp_root = Path(tempfile.gettempdir())
+    for stale in temp_root.glob(f"{workdir_prefix(data_source_id)}*"):
+        if stale.is_dir() and not stale.is_symlink():
+            shutil.rmtree(stale, ignore_errors=True)
+    return Path(tempfile.mkdtemp(prefix=workdir_prefix(data_source_id)))
 
 
 def private_sys_dir(settings: RunnerSettings, target: Path) -> None:

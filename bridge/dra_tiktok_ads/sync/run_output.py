@@ -18,6 +18,7 @@ _METRIC_KV = re.compile(r"\bmetric_name=record_count\s+metric_value=(\d+)")
 _DBT_FAILURE = re.compile(
     r"((?:Failure in test|(?:Database|Compilation|Runtime) Error in \w+)\s+\S+)"
 )
+_CHECK_REFUSED = re.compile(r"tap-tiktok-ads-check refused the run: (.*?)(?:\s+cmd_type=|$)")
 _SYNC_FAILED = re.compile(r"(Sync failed: .*?)(?:\s+cmd_type=|\s+name=tap-tiktok-ads|$)")
 _LEVEL_ERROR = re.compile(r"\|\s*(?:ERROR|CRITICAL)\s*\|\s*[\w.-]+\s*\|\s*(.*?)(?:\s+cmd_type=|$)")
 _MELTANO_ERROR = re.compile(r"\[(?:error|critical)\s*\]\s+meltano\s+(.*?)(?:\s+cmd_type=.*)?$")
@@ -72,6 +73,9 @@ def record_count_in_line(line: str) -> int:
 def error_in_line(line: str) -> str | None:
     """The message of an error line, best first: the tap's one-line "Sync failed: ..."."""
     text = _ANSI.sub("", line).strip()
+    match = _CHECK_REFUSED.search(text)
+    if match:
+        return f"Sync failed: {match.group(1).strip()}"
     match = _SYNC_FAILED.search(text)
     if match:
         return match.group(1).strip()
@@ -82,7 +86,8 @@ def error_in_line(line: str) -> str | None:
             " the platform tables may be stale"
         )
     match = _LEVEL_ERROR.search(text)
-    if match and match.group(1).strip():
+    # The SDK's closing "Config validation failed" follows the line that says what is wrong.
+    if match and match.group(1).strip() and match.group(1).strip() != "Config validation failed":
         return match.group(1).strip()
     return None
 

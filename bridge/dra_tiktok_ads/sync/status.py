@@ -20,7 +20,9 @@ class SyncOutcome:
     """What happened to one data source."""
 
     data_source_id: int
-    status: str  # completed | failed | skipped (| loaded: waiting for its build, Dagster)
+    # completed | failed | skipped | deleted (the row went away during the run)
+    # | loaded (Dagster: loaded, waiting for the build that records it)
+    status: str
     message: str = ""
     records: int = 0
     seconds: float = 0.0
@@ -56,7 +58,7 @@ def record_outcome(conn: psycopg.Connection, outcome: SyncOutcome, started: date
     except ScheduleError as error:
         outcome.next_scheduled_sync = None
         LOGGER.warning("data source %s: %s Not scheduled again.", outcome.data_source_id, error)
-    conn.execute(
+    cursor = conn.execute(
         "UPDATE dra_data_sources SET sync_status = %s, last_sync_at = %s,"
         " sync_error_message = %s, total_records_synced = %s, next_scheduled_sync = %s"
         " WHERE id = %s",
@@ -69,3 +71,13 @@ def record_outcome(conn: psycopg.Connection, outcome: SyncOutcome, started: date
             outcome.data_source_id,
         ),
     )
+    if cursor.rowcount == 0:
+        # The platform deleted the data source while it synced: there is no row to report
+        # to, and "completed" would be a lie (its rows are gone with it, ON DELETE CASCADE).
+        outcome.status = "deleted"
+        outcome.next_scheduled_sync = None
+        outcome.message = (
+            f"data source {outcome.data_source_id} was deleted during its run; nothing of"
+            " this run is kept for it"
+        )
+        LOGGER.warning("%s", outcome.message)

@@ -58,13 +58,18 @@ def test_pipeline_env_carries_the_data_sources_own_settings_only(tmp_path: Path)
     assert env["TAP_TIKTOK_ADS_START_DATE"] == "2026-01-01"
     assert env["TAP_TIKTOK_ADS_TOKEN_STORE_PATH"] == str(tmp_path / "tokens.json")
     assert env["MELTANO_SYS_DIR_ROOT"] == str(tmp_path / "sys")
-    assert env["MELTANO_DATABASE_URI"] == f"sqlite:///{tmp_path / '.meltano' / 'meltano.db'}"
+    # Meltano's state: meltano.yml's database_uri (the platform database), never a file here.
+    assert "MELTANO_DATABASE_URI" not in env
+    assert env["TIKTOK_ADS_OWNED_ADVERTISER_IDS"] == env["TAP_TIKTOK_ADS_ADVERTISER_IDS"]
     command = meltano_command(settings, 42, full_refresh=False)
-    # Extract and load only, JSON events: the cycle builds once after every load.
+    # Extract and load only (the check first), JSON events: the cycle builds once after every
+    # load. --force: the runner's lock decides; a killed run's Meltano record must not block.
     assert command[1:] == [
         "--log-format=json",
         "run",
+        "--force",
         "--state-id-suffix=data-source-42",
+        "dra-check:data-source",
         "tap-tiktok-ads",
         "target-postgres",
     ]

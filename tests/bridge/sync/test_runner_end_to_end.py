@@ -32,6 +32,7 @@ from tests.e2e.harness import (
     REPO_ROOT,
     START_DATE,
     connect_to,
+    scratch_system_db,
 )
 from tiktok_sim import SimConfig, Simulator
 
@@ -46,7 +47,13 @@ _ISOLATED = ("TAP_TIKTOK_ADS_", "TARGET_POSTGRES_", "MELTANO_", "DBT_", "TIKTOK_
 def meltano_plugins() -> None:
     if all((REPO_ROOT / venv).is_dir() for venv in PLUGIN_VENVS):
         return
-    subprocess.run([MELTANO, "install"], cwd=REPO_ROOT, check=True, capture_output=True)
+    subprocess.run(
+        [MELTANO, "install"],
+        cwd=REPO_ROOT,
+        env=scratch_system_db(),
+        check=True,
+        capture_output=True,
+    )
 
 
 @pytest.fixture(scope="module")

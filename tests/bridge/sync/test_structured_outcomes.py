@@ -170,3 +170,57 @@ def test_no_run_results_falls_back_to_dbts_logged_error(tmp_path: Path) -> None:
     build.logged_errors.append("Could not connect to the database")
     assert "Could not connect to the database" in build.error_message(2)
     assert "dbt exited with status 2" in read_run_results(tmp_path).error_message(2)
+
+
+def test_a_refusing_check_step_is_the_reason() -> None:
+    # The check (dra-check:data-source) writes its refusal as command output; Meltano's block
+    # event says the command block failed.
+    report = LoadReport()
+    refusal = (
+        "tap-tiktok-ads-check refused the run: TAP_TIKTOK_ADS_DATA_SOURCE_ID='abc' is not a"
+        " data source id"
+    )
+    for line in (
+        json.dumps(
+            {
+                "stdio": "stderr",
+                "cmd_type": "command",
+                "name": "dra-check",
+                "event": refusal,
+                "level": "info",
+            }
+        ),
+        json.dumps(
+            {
+                "block_type": "InvokerCommand",
+                "success": False,
+                "exit_codes": {},
+                "err": "`dra-check data-source` failed with exit code: 2",
+                "event": "Block run completed",
+                "level": "error",
+            }
+        ),
+        json.dumps({"status": "failure", "event": "Run completed", "level": "info"}),
+    ):
+        report.read(line)
+    assert report.failed_steps == ["dra-check"]
+    assert report.error_message() == refusal
+
+
+def test_the_first_error_of_the_tap_is_its_story() -> None:
+    report = LoadReport()
+    report.read(_tap("page_size='abc' is not a whole number: set 1..1000", level="error"))
+    report.read(_tap("Config validation failed", level="error"))
+    report.read(
+        json.dumps(
+            {
+                "success": False,
+                "exit_codes": {"extractors": 1},
+                "event": "Block run completed",
+                "level": "error",
+            }
+        )
+    )
+    assert report.error_message() == (
+        "tap-tiktok-ads: page_size='abc' is not a whole number: set 1..1000"
+    )
