@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from dra_tiktok_ads.sync.dbt_results import logged_error, read_run_results
+from dra_tiktok_ads.sync.dbt_results import BuildResults, logged_error, read_run_results
 from dra_tiktok_ads.sync.meltano_log import LoadReport
 
 
@@ -147,17 +147,29 @@ def test_run_results_name_the_failing_node(tmp_path: Path) -> None:
                 "status": "skipped",
                 "message": None,
             },
+            {
+                "unique_id": "test.dra_tiktok_ads.assert_something",
+                "status": "fail",
+                "message": "Got 3 results, configured to fail if != 0",
+            },
         ],
     }
     (tmp_path / "run_results.json").write_text(json.dumps(results), encoding="utf-8")
     build = read_run_results(tmp_path)
     assert build.elapsed_s == 3.5
-    assert [n.name for n in build.failures] == ["model campaign_performance"]
+    assert [n.name for n in build.failures] == [
+        "model campaign_performance",
+        "test assert_something",
+    ]
     assert build.count("skipped") == 1
     message = build.error_message(1)
     assert message.startswith("the transform (dbt build) failed: model campaign_performance error:")
     assert "value too long" in message
+    assert "(and 1 more failed node)" in message
     assert "\n" not in message
+    # A failing dbt test alone is named too.
+    only_test = BuildResults(nodes=[build.failures[1]])
+    assert "test assert_something fail: Got 3 results" in only_test.error_message(1)
 
 
 def test_no_run_results_falls_back_to_dbts_logged_error(tmp_path: Path) -> None:
