@@ -1,24 +1,34 @@
-"""One data source: locked, claimed, run with its own secrets, and its outcome recorded.
+"""One data source's part of a cycle: locked, claimed, extracted and loaded with its own
+secrets; its outcome recorded once the cycle's build has run.
 
-Every problem of the data source itself (key, tokens, Meltano, database) ends as a failed
-``SyncOutcome`` written to its row; nothing here raises for one data source's trouble.
+:func:`extract_and_load` returns a :class:`LoadedDataSource` that still holds the data
+source's lock; :func:`finish` records the outcome (``completed`` only when the load worked
+and the build that followed built its rows) and releases it. Every problem of the data
+source itself (key, tokens, Meltano, database) ends as a failed ``SyncOutcome`` written to
+its row; nothing here raises for one data source's trouble.
 """
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import subprocess
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 import psycopg
 
 from dra_tiktok_ads import crypto, db
 from dra_tiktok_ads.details import ConnectionDetails
 from dra_tiktok_ads.schedule import utc_now
+from dra_tiktok_ads.sync.build import BuildOutcome
 from dra_tiktok_ads.sync.claim import ClaimedDataSource, claim, data_source_lock
 from dra_tiktok_ads.sync.meltano_run import (
+    MeltanoResult,
+    load_error,
     meltano_command,
     prune_run_logs,
     run_log_path,
@@ -32,61 +42,100 @@ from dra_tiktok_ads.sync.run_environment import (
     redact_message,
     secret_values,
 )
-from dra_tiktok_ads.sync.run_output import MeltanoResult, final_error
 from dra_tiktok_ads.sync.settings import LOGGER, RunnerSettings
 from dra_tiktok_ads.sync.status import SyncOutcome, record_outcome
 from dra_tiktok_ads.sync.tokens import TokenWriteBack, seed_token_store
 from tap_tiktok_ads.auth import TokenError
 
 
+@dataclass
+class LoadedDataSource:
+    """A data source between its extract-and-load and its recorded outcome: its lock is held
+    (on ``conn``) until :func:`finish`."""
+
+    data_source_id: int
+    conn: psycopg.Connection
+    outcome: SyncOutcome
+    started_wall: datetime
+    started: float
+    loaded: bool = False
+    secrets: set[str] = field(default_factory=set)
+    write_back: TokenWriteBack | None = None
+    workdir: Path | None = None
+    release: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
+
+
 def sync_data_source(
     settings: RunnerSettings, data_source_id: int, *, require_due: bool
 ) -> SyncOutcome:
-    """Lock, claim, run and record one data source. Never raises for a data source problem."""
+    """A cycle of one: extract and load, build, record. Never raises for a data source problem."""
+    from dra_tiktok_ads.sync.cycle import sync_many
+
+    return sync_many(settings, [data_source_id], require_due=require_due)[0]
+
+
+def extract_and_load(
+    settings: RunnerSettings, data_source_id: int, *, require_due: bool
+) -> LoadedDataSource | SyncOutcome:
+    """Lock, claim and extract-and-load one data source. A ``SyncOutcome`` when it was skipped
+    or could not even be locked (nothing to record); else the loaded data source, whose lock
+    stays held until :func:`finish`."""
+    stack = contextlib.ExitStack()
     try:
-        with data_source_lock(settings.connect, data_source_id) as conn:
-            if conn is None:
-                return SyncOutcome(data_source_id, "skipped", "already running elsewhere")
-            claimed = claim(conn, data_source_id, require_due=require_due)
-            if claimed is None:
-                reason = "no longer due" if require_due else "not a TikTok Ads data source"
-                return SyncOutcome(data_source_id, "skipped", reason)
-            return _run_claimed(settings, conn, data_source_id, claimed)
+        conn = stack.enter_context(data_source_lock(settings.connect, data_source_id))
+        if conn is None:
+            stack.close()
+            return SyncOutcome(data_source_id, "skipped", "already running elsewhere")
+        claimed = claim(conn, data_source_id, require_due=require_due)
+        if claimed is None:
+            stack.close()
+            reason = "no longer due" if require_due else "not a TikTok Ads data source"
+            return SyncOutcome(data_source_id, "skipped", reason)
     except (psycopg.Error, db.DatabaseConnectionError) as error:
+        stack.close()
         return SyncOutcome(data_source_id, "failed", f"Database error: {error}")
+    loaded = LoadedDataSource(
+        data_source_id,
+        conn,
+        SyncOutcome(data_source_id, "failed"),
+        started_wall=utc_now(),
+        started=time.monotonic(),
+        secrets={settings.key_hex},
+        release=stack,
+    )
+    try:
+        _load_claimed(settings, loaded, claimed)
+    except BaseException:
+        finish(loaded, None)
+        raise
+    return loaded
 
 
-def _run_claimed(
-    settings: RunnerSettings,
-    conn: psycopg.Connection,
-    data_source_id: int,
-    claimed: ClaimedDataSource,
-) -> SyncOutcome:
-    started_wall = utc_now()
-    started = time.monotonic()
-    outcome = SyncOutcome(data_source_id, "failed")
-    secrets: set[str] = {settings.key_hex}
-    workdir = new_workdir(data_source_id)
-    write_back: TokenWriteBack | None = None
-    LOGGER.info("data source %s: sync started", data_source_id)
+def _load_claimed(
+    settings: RunnerSettings, loaded: LoadedDataSource, claimed: ClaimedDataSource
+) -> None:
+    data_source_id = loaded.data_source_id
+    outcome = loaded.outcome
+    loaded.workdir = new_workdir(data_source_id)
+    LOGGER.info("data source %s: extract and load started", data_source_id)
     try:
         try:
             details = ConnectionDetails.decrypt(claimed.envelope, settings.key_hex)
         except crypto.ConnectionDetailsError as error:
             outcome.message = f"Cannot read the connection details: {error}"
-            return outcome
-        secrets |= secret_values(details, settings)
-        store = seed_token_store(workdir, details)
-        write_back = TokenWriteBack(
-            conn,
+            return
+        loaded.secrets |= secret_values(details, settings)
+        store = seed_token_store(loaded.workdir, details)
+        loaded.write_back = TokenWriteBack(
+            loaded.conn,
             data_source_id,
             details=details,
             envelope=claimed.envelope,
             store=store,
             key_hex=settings.key_hex,
-            secrets=secrets,
+            secrets=loaded.secrets,
         )
-        sys_dir = workdir / "meltano"
+        sys_dir = loaded.workdir / "meltano"
         env = pipeline_env(
             settings,
             data_source_id,
@@ -98,43 +147,81 @@ def _run_claimed(
         private_sys_dir(settings, sys_dir)
         result = _run_pipeline(
             settings,
-            conn,
+            loaded.conn,
             data_source_id,
             env,
-            started_wall=started_wall,
-            secrets=secrets,
-            save_tokens=write_back.check_and_log_failure,
+            started_wall=loaded.started_wall,
+            secrets=loaded.secrets,
+            save_tokens=loaded.write_back.check_and_log_failure,
         )
         outcome.log_path = result.log_path
         outcome.records = result.records
-        if result.returncode == 0 and not result.timed_out:
-            outcome.status = "completed"
+        if result.ok:
+            loaded.loaded = True
         else:
-            outcome.message = final_error(result, timeout_s=settings.timeout_s)
+            outcome.message = load_error(result, timeout_s=settings.timeout_s)
         prune_run_logs(settings.log_dir, data_source_id, settings.keep_logs)
-        return outcome
     except (OSError, subprocess.SubprocessError, TokenError) as error:
         outcome.message = f"Sync could not start: {error}"
-        return outcome
     finally:
-        if write_back is not None:
-            write_back.check_and_log_failure()
-            outcome.tokens_rotated = write_back.rotated
-        outcome.message = redact_message(outcome.message, secrets)
-        outcome.seconds = time.monotonic() - started
+        if loaded.write_back is not None:
+            loaded.write_back.check_and_log_failure()
+            outcome.tokens_rotated = loaded.write_back.rotated
+        shutil.rmtree(loaded.workdir, ignore_errors=True)
+
+
+def finish(loaded: LoadedDataSource, build: BuildOutcome | None) -> SyncOutcome:
+    """Decide, record and release: ``completed`` only if the load worked and ``build`` (the
+    cycle's dbt build, run after every load) built its rows."""
+    outcome = loaded.outcome
+    try:
+        if loaded.loaded:
+            if build is not None and build.ok:
+                outcome.status = "completed"
+            else:
+                outcome.message = (
+                    build.message if build is not None else "the transform (dbt build) did not run"
+                )
+        outcome.message = redact_message(outcome.message, loaded.secrets)
+        outcome.seconds = time.monotonic() - loaded.started
         try:
-            record_outcome(conn, outcome, started_wall)
+            record_outcome(loaded.conn, outcome, loaded.started_wall)
         except psycopg.Error as error:
-            LOGGER.error("data source %s: cannot record the outcome: %s", data_source_id, error)
-        shutil.rmtree(workdir, ignore_errors=True)
+            LOGGER.error(
+                "data source %s: cannot record the outcome: %s", loaded.data_source_id, error
+            )
         LOGGER.info(
             "data source %s: %s in %.1f s, %d records%s",
-            data_source_id,
+            loaded.data_source_id,
             outcome.status,
             outcome.seconds,
             outcome.records,
             f": {outcome.message}" if outcome.message else "",
         )
+        return outcome
+    finally:
+        loaded.release.close()
+
+
+def hand_over(loaded: LoadedDataSource) -> SyncOutcome:
+    """For a build that runs in another process (Dagster's dbt assets): a failed load is
+    recorded now; a successful one stays ``running`` until the build records it. Either way
+    the data source's lock is released."""
+    if not loaded.loaded:
+        return finish(loaded, None)
+    try:
+        outcome = loaded.outcome
+        outcome.seconds = time.monotonic() - loaded.started
+        outcome.status = "loaded"
+        LOGGER.info(
+            "data source %s: loaded in %.1f s, %d records; its build follows",
+            loaded.data_source_id,
+            outcome.seconds,
+            outcome.records,
+        )
+        return outcome
+    finally:
+        loaded.release.close()
 
 
 def _run_pipeline(
@@ -147,7 +234,7 @@ def _run_pipeline(
     secrets: set[str],
     save_tokens: Callable[[], None],
 ) -> MeltanoResult:
-    """The data source's ``meltano run``, after its turn at the first-load gate."""
+    """The data source's extract-and-load, after its turn at the first-load gate."""
     schema = raw_schema(settings)
     full_refresh = settings.full_refresh or needs_full_refresh(conn, schema, data_source_id)
     log_path = run_log_path(settings, data_source_id, started_wall)

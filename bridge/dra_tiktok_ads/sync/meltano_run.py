@@ -1,9 +1,11 @@
-"""The ``meltano run`` subprocess of one data source, and its log files.
+"""The extract-and-load subprocess of one data source (``meltano run tap target``), its logs.
 
-The child runs in its own process group (so a timeout stops Meltano, the tap, the target and
-dbt together) and, on Linux, dies with the runner. Its output is redacted before it reaches
-the log file (mode 0600). A run that stops at start-up on Meltano's system database is
-started again.
+The child runs in its own process group (so a timeout stops Meltano, the tap and the target
+together) and, on Linux, dies with the runner. Meltano writes JSON lines
+(``--log-format=json``), read as data by :mod:`.meltano_log`; they are redacted before they
+reach the log file (mode 0600). A run that stops at start-up on Meltano's system database is
+started again. dbt is not part of it: the cycle builds once for every data source
+(:mod:`.build`).
 """
 
 from __future__ import annotations
@@ -17,14 +19,17 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from dra_tiktok_ads.sync.run_output import MeltanoResult, RunOutput
+from dra_tiktok_ads.sync.meltano_log import LoadReport
 from dra_tiktok_ads.sync.settings import LOGGER, RunnerSettings
 from tap_tiktok_ads.redaction import redact
 
-JOB = "tiktok-ads"
+#: The ``tiktok-ads`` job without its dbt step: the check (the data source exists and owns its
+#: advertisers), then extract and load; the cycle's one dbt build follows (:mod:`.build`).
+PIPELINE = ("dra-check:data-source", "tap-tiktok-ads", "target-postgres")
 STATE_ID_SUFFIX = "data-source-{id}"
 SYSTEM_DB_RETRIES = 2
 
@@ -53,6 +58,7 @@ _SET_PDEATHSIG = _pdeathsig()
 def meltano_command(settings: RunnerSettings, data_source_id: int, full_refresh: bool) -> list[str]:
     return [
         settings.meltano,
+        "--log-format=json",
         *([f"--environment={settings.environment}"] if settings.environment else []),
         "run",
         # The runner's advisory lock is the one that says who syncs a data source: a run
@@ -61,7 +67,7 @@ def meltano_command(settings: RunnerSettings, data_source_id: int, full_refresh:
         "--force",
         f"--state-id-suffix={STATE_ID_SUFFIX.format(id=data_source_id)}",
         *(["--full-refresh"] if full_refresh else []),
-        JOB,
+        *PIPELINE,
     ]
 
 
@@ -90,9 +96,9 @@ def run_meltano(
     secrets: set[str],
     on_tick: Callable[[], None],
 ) -> MeltanoResult:
-    """Run Meltano, writing its redacted output to ``log_path``; count records, keep the
-    last error line, call ``on_tick`` about once a second."""
-    output = RunOutput()
+    """Run Meltano, writing its redacted output to ``log_path``; read its JSON events (records,
+    errors, failing step), call ``on_tick`` about once a second."""
+    report = LoadReport()
     timed_out = threading.Event()
     done = threading.Event()
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -129,16 +135,14 @@ def run_meltano(
             for raw in process.stdout:
                 line = redact(raw, secrets)
                 log.write(line)
-                output.read(line)
+                report.read(line)
             returncode = process.wait()
         finally:
             done.set()
             if process.poll() is None:
                 _kill_group(process)
             watcher.join()
-    return MeltanoResult(
-        returncode, output.records, output.error_line, log_path, timed_out.is_set()
-    )
+    return MeltanoResult(returncode, report, log_path, timed_out.is_set())
 
 
 def _kill_group(process: subprocess.Popen[str]) -> None:
@@ -168,7 +172,7 @@ def run_with_retries(
         result = run_meltano(
             settings, command, env, log_path=log_path, secrets=secrets, on_tick=on_tick
         )
-        if result.returncode == 0 or result.timed_out or not _system_db_race(log_path):
+        if result.returncode == 0 or result.timed_out or not _system_db_race(result.report):
             return result
         LOGGER.warning("Meltano system database busy (%s), retrying", log_path.name)
         time.sleep(2 + 3 * attempt)
@@ -176,10 +180,45 @@ def run_with_retries(
     return run_meltano(settings, command, env, log_path=log_path, secrets=secrets, on_tick=on_tick)
 
 
-def _system_db_race(log_path: Path) -> bool:
+def _system_db_race(report: LoadReport) -> bool:
     """Meltano stopped at start-up on its system database (a concurrent migration)."""
-    try:
-        text = log_path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return False
-    return "Cannot upgrade the system database" in text or "database is locked" in text
+    messages = [report.meltano_error or "", *(e.message for e in report.errors)]
+    return any(
+        "Cannot upgrade the system database" in text or "database is locked" in text
+        for text in messages
+    )
+
+
+@dataclass
+class MeltanoResult:
+    """How one extract-and-load ended and what its events said."""
+
+    returncode: int
+    report: LoadReport
+    log_path: Path
+    timed_out: bool = False
+
+    @property
+    def records(self) -> int:
+        """Records the tap extracted (its ``record_count`` metrics)."""
+        return self.report.records_extracted
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0 and not self.timed_out
+
+
+def load_error(result: MeltanoResult, *, timeout_s: float) -> str:
+    """An actionable one-paragraph message for ``sync_error_message``."""
+    log = f"Full log on the sync host: {result.log_path}."
+    if result.timed_out:
+        return (
+            f"Sync timed out after {timeout_s:.0f} s and was stopped; the next run"
+            f" resumes from the saved state. Raise --timeout if the account is large. {log}"
+        )
+    message = result.report.error_message()
+    if message is None:
+        message = f"meltano run exited with status {result.returncode}."
+    if not message.startswith("Sync failed"):
+        message = f"Sync failed: {message}"
+    return f"{message} {log}"

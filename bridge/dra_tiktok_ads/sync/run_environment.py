@@ -64,8 +64,6 @@ def pipeline_env(
     # meltano, through the PG* variables passed on), never a file in the private folder.
     env |= {
         "MELTANO_SYS_DIR_ROOT": str(sys_dir),
-        "DBT_TARGET_PATH": str(sys_dir / "dbt-target"),
-        "DBT_LOG_PATH": str(sys_dir / "dbt-logs"),
         "TAP_TIKTOK_ADS_DATA_SOURCE_ID": str(data_source_id),
         "TAP_TIKTOK_ADS_ACCESS_TOKEN": details.access_token,
         "TAP_TIKTOK_ADS_ADVERTISER_IDS": json.dumps(list(details.advertiser_ids)),

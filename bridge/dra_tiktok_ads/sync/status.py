@@ -20,7 +20,9 @@ class SyncOutcome:
     """What happened to one data source."""
 
     data_source_id: int
-    status: str  # completed | failed | skipped | deleted (the row went away during the run)
+    # completed | failed | skipped | deleted (the row went away during the run)
+    # | loaded (Dagster: loaded, waiting for the build that records it)
+    status: str
     message: str = ""
     records: int = 0
     seconds: float = 0.0

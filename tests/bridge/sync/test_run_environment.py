@@ -64,8 +64,17 @@ def test_pipeline_env_carries_the_data_sources_own_settings_only(tmp_path: Path)
     # The app's shared request budget: the platform database from the inherited PG* variables.
     assert env["TAP_TIKTOK_ADS_SHARED_BUDGET"] == "postgresql://"
     command = meltano_command(settings, 42, full_refresh=False)
-    # --force: the runner's lock decides; a killed run's Meltano record must not block.
-    assert command[1:] == ["run", "--force", "--state-id-suffix=data-source-42", "tiktok-ads"]
+    # Extract and load only (the check first), JSON events: the cycle builds once after every
+    # load. --force: the runner's lock decides; a killed run's Meltano record must not block.
+    assert command[1:] == [
+        "--log-format=json",
+        "run",
+        "--force",
+        "--state-id-suffix=data-source-42",
+        "dra-check:data-source",
+        "tap-tiktok-ads",
+        "target-postgres",
+    ]
     assert not any("tok-42" in part or "secret" in part for part in command)
 
 

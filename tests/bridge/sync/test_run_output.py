@@ -1,32 +1,11 @@
-"""Reading a run's output: the error line that explains it, the records it extracted."""
+"""Records counted from Meltano's human-readable output (make demo). The runner's error
+messages come from structured data: tests/bridge/sync/test_structured_outcomes.py."""
 
 from __future__ import annotations
 
 import pytest
 
-from dra_tiktok_ads.sync.run_output import error_in_line, record_count_in_line
-
-
-def test_error_line_prefers_the_taps_sync_failed_line() -> None:
-    line = (
-        "2026-03-01T10:00:00Z [info     ] tap-tiktok-ads 2026-03-01 10:00:00,000 | ERROR    |"
-        " tap-tiktok-ads | Sync failed: TikTok code 40105 (Access token is invalid);"
-        " reconnect the account cmd_type=elb consumer=False name=tap-tiktok-ads"
-    )
-    assert error_in_line(line) == (
-        "Sync failed: TikTok code 40105 (Access token is invalid); reconnect the account"
-    )
-
-
-def test_error_line_names_a_failing_dbt_test() -> None:
-    line = (
-        "2026-03-01T10:00:00Z [info     ] dbt-postgres \x1b[0m10:17:48  \x1b[31mFailure in test"
-        " assert_something (tests/assert_something.sql)\x1b[0m"
-    )
-    message = error_in_line(line)
-    assert message is not None
-    assert "dbt build" in message
-    assert "assert_something" in message
+from dra_tiktok_ads.sync.run_output import record_count_in_line
 
 
 @pytest.mark.parametrize(

@@ -281,6 +281,11 @@ def test_due_syncs_exactly_the_due_sources_and_a_revoked_one_fails_alone(
     requests_received = [r.received_at for r in platform.sim.stats.requests()]
     assert max_in_one_second(requests_received) <= 10  # the default max_requests_per_second
     assert platform.sim.stats.rate_limited == 0  # the simulator's app limit: 10 per second
+    # One dbt build for the whole cycle, after the loads, its outcome in run_results.json.
+    assert len(list(platform.log_dir.glob("dbt-build-*.log"))) == 1
+    results = json.loads((platform.log_dir / "dbt-target" / "run_results.json").read_text())
+    assert results["results"]
+    assert {r["status"] for r in results["results"]} <= {"success", "pass"}
     # The first-load gate waits for exactly the tables target-postgres creates (the tap's).
     with platform.connect() as conn:
         query = "SELECT tablename FROM pg_catalog.pg_tables WHERE schemaname = 'tiktok_ads'"
