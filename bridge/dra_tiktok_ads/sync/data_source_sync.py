@@ -26,6 +26,7 @@ from dra_tiktok_ads.sync.meltano_run import (
     run_log_path,
     run_with_retries,
 )
+from dra_tiktok_ads.sync.problems import held_back_message
 from dra_tiktok_ads.sync.raw_tables import FirstLoadGate, needs_full_refresh, raw_schema
 from dra_tiktok_ads.sync.run_environment import (
     pipeline_env,
@@ -112,6 +113,13 @@ def _run_claimed(
             outcome.status = "completed"
         else:
             outcome.message = final_error(result, timeout_s=settings.timeout_s)
+        held_back = held_back_message(conn, settings.base_env, data_source_id)
+        if held_back:  # the transform quarantined rows of this data source (alone)
+            other = outcome.message if "(dbt build)" not in outcome.message else ""
+            outcome.status = "failed"
+            outcome.message = f"{held_back} Full log on the sync host: {result.log_path}."
+            if other:  # e.g. the API failed too: say both, the held-back rows first
+                outcome.message += f" The run also reported: {other}"
         prune_run_logs(settings.log_dir, data_source_id, settings.keep_logs)
         return outcome
     except (OSError, subprocess.SubprocessError, TokenError) as error:
