@@ -145,17 +145,22 @@
               and problem.is_problem
             window per_problem as (partition by batch.data_source_id, problem.column_name, problem.reason)
         ) as found
-        where listed <= 20;
-        delete from {{ batch_relation }} as batch
-        where exists (
-            select 1 from {{ quarantine_relation() }} as held
-            where held.table_name = '{{ table_name }}' and held.data_source_id = batch.data_source_id
-        )
+        where listed <= 20
     {%- endcall %}
     {%- set held = run_query(
         "select data_source_id, column_name, reason, sum(1), max(rows_affected), min(row_key)"
         ~ " from " ~ quarantine_relation() ~ " where table_name = '" ~ table_name ~ "'"
         ~ " group by 1, 2, 3 order by 1, 2, 3") -%}
+    {%- if held.rows | length > 0 -%}
+        {#- Only then: another pass over the batch (millions of rows in a full build). -#}
+        {% call statement('hold_back') -%}
+            delete from {{ batch_relation }} as batch
+            where batch.data_source_id in (
+                select held.data_source_id from {{ quarantine_relation() }} as held
+                where held.table_name = '{{ table_name }}'
+            )
+        {%- endcall %}
+    {%- endif -%}
     {%- for row in held.rows -%}
         {%- do exceptions.warn(
             "Quarantined data source " ~ row[0] ~ " in " ~ table_name ~ ": " ~ row[1] ~ " " ~ row[2]
