@@ -50,8 +50,8 @@
 
 {#- A predicate that is true when `column` does not fit the platform type `type` (as
     platform_table_catalog spells it). Values that do not fit are never rounded away or
-    truncated: that data source's batch is quarantined (quarantine_batches_that_do_not_fit). NUMERIC keeps rounding to
-    its scale, as PostgreSQL does. -#}
+    truncated: that data source's batch is held back (quarantine_batches_that_do_not_fit).
+    NUMERIC keeps rounding to its scale, as PostgreSQL does. -#}
 {% macro platform_type_violation(column, type) -%}
     {%- if type.startswith('numeric(') -%}
         {%- set precision, scale = type[8:-1].split(',') -%}
@@ -148,7 +148,7 @@
         where listed <= 20
     {%- endcall %}
     {%- set held = run_query(
-        "select data_source_id, column_name, reason, sum(1), max(rows_affected), min(row_key)"
+        "select data_source_id, column_name, reason, max(rows_affected), min(row_key)"
         ~ " from " ~ quarantine_relation() ~ " where table_name = '" ~ table_name ~ "'"
         ~ " group by 1, 2, 3 order by 1, 2, 3") -%}
     {%- if held.rows | length > 0 -%}
@@ -164,7 +164,7 @@
     {%- for row in held.rows -%}
         {%- do exceptions.warn(
             "Quarantined data source " ~ row[0] ~ " in " ~ table_name ~ ": " ~ row[1] ~ " " ~ row[2]
-            ~ " in " ~ row[4] ~ " row(s), e.g. key " ~ row[5] ~ "; nothing was written for data"
+            ~ " in " ~ row[3] ~ " row(s), e.g. key " ~ row[4] ~ "; nothing was written for data"
             ~ " source " ~ row[0] ~ " in this table (the others loaded). Rows and values: "
             ~ quarantine_relation() ~ ".") -%}
     {%- endfor -%}
