@@ -261,7 +261,8 @@ def test_number_beyond_the_mart_column_is_rejected_loudly_and_changes_no_mart(
     pipeline.api_url = proxy_url
     result = pipeline.run(*PIPELINE, data_source_id=proxied, check=False)
     assert result.returncode != 0
-    # The transform refuses the whole batch, naming the column, its type and a key.
+    # The transform holds back this data source's batch (the clean one is untouched), naming
+    # the column, its type and a key, and the build of this data source fails.
     assert "spend does not fit NUMERIC(12,2)" in result.output, result.tail(60)
     assert "nothing was written" in result.output
     assert pipeline.mart_dump(good) == good_marts

@@ -34,6 +34,7 @@ from dra_tiktok_ads.sync.meltano_run import (
     run_log_path,
     run_with_retries,
 )
+from dra_tiktok_ads.sync.problems import held_back_message
 from dra_tiktok_ads.sync.raw_tables import FirstLoadGate, needs_full_refresh, raw_schema
 from dra_tiktok_ads.sync.run_environment import (
     new_workdir,
@@ -63,6 +64,8 @@ class LoadedDataSource:
     write_back: TokenWriteBack | None = None
     workdir: Path | None = None
     release: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
+    #: The runner's environment, for the schemas the quarantine check reads.
+    base_env: Mapping[str, str] = field(default_factory=dict)
 
 
 def sync_data_source(
@@ -102,6 +105,7 @@ def extract_and_load(
         started=time.monotonic(),
         secrets={settings.key_hex},
         release=stack,
+        base_env=settings.base_env,
     )
     try:
         _load_claimed(settings, loaded, claimed)
@@ -176,7 +180,11 @@ def finish(loaded: LoadedDataSource, build: BuildOutcome | None) -> SyncOutcome:
     outcome = loaded.outcome
     try:
         if loaded.loaded:
-            if build is not None and build.ok:
+            # Rows the build held back for this data source fail it alone (the others built).
+            held_back = held_back_message(loaded.conn, loaded.base_env, loaded.data_source_id)
+            if held_back:
+                outcome.message = f"{held_back} Full log on the sync host: {outcome.log_path}."
+            elif build is not None and build.ok:
                 outcome.status = "completed"
             else:
                 outcome.message = (

@@ -9,8 +9,11 @@
   - The model's SQL selects the batch: raw rows loaded since this table's watermark for
     their data source (all rows on --full-refresh / var reprocess_all), one row per key.
   - Rows of data sources missing from dra_data_sources are skipped, never inserted (a data
-    source deleted by the platform stays deleted; its cascade already removed its rows).
-  - Values that do not fit the platform's types stop the run before anything is written.
+    source deleted by the platform stays deleted; its cascade already removed its rows), and
+    their ids noted for forget_deleted_data_sources, which removes their raw rows.
+  - A data source whose batch holds a value that does not fit the platform's types (or a NULL
+    in a NOT NULL column) is quarantined: none of its batch is written and its watermark stays,
+    the rows and reasons go to the quarantine table; the other data sources load as usual.
   - Insert new keys, update keys whose values changed (unchanged rows are not rewritten),
     then advance the watermark, all in one transaction. Keys match on the table's UNIQUE
     constraint (ON CONFLICT), or, for a table without one, on the model's `match_key` config.
@@ -53,8 +56,8 @@
         create temporary table {{ batch_relation }} on commit drop as
         select batch.*
         from ({{ sql }}) as batch
-        where exists (select 1 from dra_data_sources ds where ds.id = batch.data_source_id)
     {%- endcall %}
+    {{ set_aside_unregistered_data_sources(batch_relation) }}
 
     {%- set batch_columns = platform_table_catalog(batch_relation).columns | map(attribute='name') | list -%}
     {%- set unselected = write_columns | reject('in', batch_columns) | list -%}
@@ -66,7 +69,7 @@
             ~ " platform contract (bridge/dra_tiktok_ads/sql/platform_contract.sql), update the"
             ~ " contract and the model together.") }}
     {%- endif -%}
-    {{ assert_batch_fits_platform_types(batch_relation, target_relation, columns, match_key) }}
+    {{ quarantine_batches_that_do_not_fit(batch_relation, target_relation, columns, match_key) }}
     {%- set rows_before = estimated_row_count(target_relation) -%}
 
     {%- if unique_key == match_key %}
