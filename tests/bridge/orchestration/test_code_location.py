@@ -5,6 +5,7 @@ dagster-dbt, statuses written back; a load retried after a failure gives the sam
 from __future__ import annotations
 
 import os
+import tempfile
 from datetime import timedelta
 from types import ModuleType
 from typing import Any
@@ -35,6 +36,8 @@ def location(platform: Platform, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
             monkeypatch.delenv(name)
     for name, value in platform.env().items():
         monkeypatch.setenv(name, value)
+    # tempfile caches the folder it found first; the runs' private folders go to the test's.
+    monkeypatch.setattr(tempfile, "tempdir", str(platform.temp_dir))
     from dra_tiktok_ads.dagster_location import definitions
 
     return definitions
