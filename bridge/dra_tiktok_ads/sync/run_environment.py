@@ -108,17 +108,32 @@ def _start_date(
     return (datetime.now(timezone.utc).date() - timedelta(days=DEFAULT_START_DAYS)).isoformat()
 
 
-def workdir_prefix(data_source_id: int) -> str:
-    """Name prefix of a run's private temporary folder (token store, Meltano run files)."""
-    return f"tiktok-sync-{data_source_id}-"
+def workdir_prefix(data_source_id: int, pid: int | None = None) -> str:
+    """Name prefix of a run's private temporary folder (token store, Meltano run files): the
+    data source and the runner process that made it."""
+    return f"tiktok-sync-{data_source_id}-{os.getpid() if pid is None else pid}-"
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        return True
+    return True
 
 
 def new_workdir(data_source_id: int) -> Path:
     """A fresh private folder (mode 0700) for one run, after removing those of earlier runs
-    of the same data source that were killed before they could clean up: they hold its
-    decrypted tokens. Called under the data source's lock, so none of them is in use."""
+    of the same data source whose runner was killed before it could clean up: they hold its
+    decrypted tokens. Folders of runners still alive are left alone: another platform
+    database on this host can have a data source with the same id."""
     temp_root = Path(tempfile.gettempdir())
-    for stale in temp_root.glob(f"{workdir_prefix(data_source_id)}*"):
+    for stale in temp_root.glob(f"tiktok-sync-{data_source_id}-*"):
+        owner = stale.name.removeprefix(f"tiktok-sync-{data_source_id}-").split("-", 1)[0]
+        if owner.isdigit() and _process_alive(int(owner)):
+            continue
         if stale.is_dir() and not stale.is_symlink():
             shutil.rmtree(stale, ignore_errors=True)
     return Path(tempfile.mkdtemp(prefix=workdir_prefix(data_source_id)))
