@@ -114,12 +114,29 @@ class _Translator(DagsterDbtTranslator):
         return super().get_asset_key(dbt_resource_props)
 
 
+def _manifest_is_stale(transform: Path, manifest: Path) -> bool:
+    """No manifest, or a model, macro, test or project file newer than it: a manifest that
+    lacks a node dbt then runs breaks dagster-dbt's event stream mid-build."""
+    if not manifest.exists():
+        return True
+    parsed_at = manifest.stat().st_mtime
+    sources = (
+        path
+        for folder in ("models", "macros", "tests", "seeds", "snapshots")
+        for path in (transform / folder).rglob("*")
+        if path.suffix in (".sql", ".yml", ".yaml", ".md")
+    )
+    return any(
+        path.stat().st_mtime > parsed_at for path in (transform / "dbt_project.yml", *sources)
+    )
+
+
 def dbt_project(project_dir: Path | None = None) -> DbtProject:
-    """The transform, with its manifest parsed when missing (a deployment ships one:
-    ``dagster-dbt project prepare-and-package``)."""
+    """The transform, with its manifest parsed when missing or older than the project (a
+    deployment ships one: ``dagster-dbt project prepare-and-package``)."""
     transform = (project_dir or default_project_dir()) / "transform"
     project = DbtProject(project_dir=transform, profiles_dir=transform / "profiles")
-    if not project.manifest_path.exists():
+    if _manifest_is_stale(transform, project.manifest_path):
         # dagster-dbt's own preparer looks for dbt on PATH; this one is the venv's.
         DbtCliResource(project_dir=project, dbt_executable=dbt_executable()).cli(
             ["parse", "--quiet"], target_path=project.target_path

@@ -51,10 +51,8 @@ def _leftovers(tmp_dir: Path, data_source_id: int) -> list[Path]:
 
 def test_a_killed_run_keeps_its_slot_and_its_secrets_do_not_survive_the_next_start(
     platform: Platform,  # noqa: F811 - the fixture
-    tmp_path: Path,
 ) -> None:
-    tmp_dir = tmp_path / "tmp"
-    tmp_dir.mkdir()
+    tmp_dir = platform.temp_dir  # the runs' TMPDIR, private to this test
     env = _without_system_db(platform.env(), tmp_dir)
     advertiser = platform.sim.dataset.advertiser_ids[0]
     ds = platform.register(
