@@ -49,7 +49,7 @@ run "mypy" .venv/bin/mypy "${mypy_targets[@]}"
 
 # A hung test must not eat CI's 90 minutes: interrupt pytest (it then prints its summary)
 # after PYTEST_TIMEOUT seconds, and kill it two minutes later if it still runs.
-pytest_timeout=${PYTEST_TIMEOUT:-2700}
+pytest_timeout=${PYTEST_TIMEOUT:-4500}
 step "pytest $* (time limit ${pytest_timeout}s)"
 set +e
 timeout --signal=INT --kill-after=120 "$pytest_timeout" "$PY" -m pytest "$@"
