@@ -83,7 +83,7 @@ class Platform:
         # runner removes any earlier tiktok-sync-<id>-* folder of a data source, and other
         # test sessions on this machine use the same small data source ids.
         self.temp_dir = tmp_path / "tmp"
-        self.temp_dir.mkdir()
+        self.temp_dir.mkdir(parents=True, exist_ok=True)
         self.system_db = tmp_path / "meltano.db"
 
     def connect(self) -> psycopg.Connection:
