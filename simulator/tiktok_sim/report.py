@@ -17,6 +17,7 @@ from tiktok_sim.dataset import (
     Totals,
 )
 from tiktok_sim.limits import THROTTLE_HEADER, check_query_size, newest, throttle_text
+from tiktok_sim.metrics import ADDITIVE_METRICS
 from tiktok_sim.params import Params, param_error
 from tiktok_sim.report_filters import ReportFilters, parse_filters
 from tiktok_sim.shapes import shape_metrics
@@ -26,37 +27,19 @@ MAX_PAGE_SIZE = 1000
 DEFAULT_PAGE_SIZE = 10
 DEFAULT_METRICS = ("spend", "impressions", "clicks")
 
-METRICS = frozenset(
-    {
-        "spend",
-        "impressions",
-        "clicks",
-        "ctr",
-        "cpm",
-        "cpc",
-        "reach",
-        "frequency",
-        "conversion",
-        "cost_per_conversion",
-        "conversion_rate",
-        "real_time_conversion",
-        "result",
-        "cost_per_result",
-        "video_play_actions",
-        "video_watched_2s",
-        "video_watched_6s",
-        "video_views_p25",
-        "video_views_p50",
-        "video_views_p75",
-        "video_views_p100",
-        "average_video_play",
-        "likes",
-        "comments",
-        "shares",
-        "follows",
-        "profile_visits",
-    }
-)
+# Every metric a report serves: the additive counters (summed exactly across levels) and
+# those derived from them or from the dataset (rates, reach).
+METRICS = frozenset(ADDITIVE_METRICS) | {
+    "ctr",
+    "cpm",
+    "cpc",
+    "reach",
+    "frequency",
+    "cost_per_conversion",
+    "conversion_rate",
+    "cost_per_result",
+    "average_video_play",
+}
 # Attribute metrics (object properties) allowed per data level.
 ATTRIBUTE_METRICS = {
     LEVEL_ADVERTISER: ("advertiser_name", "currency"),
