@@ -22,7 +22,6 @@ from tests.reliability.harness import (
     PAGE_SIZE,
     REPORT,
     START_DATE,
-    reports_served,
     sim_config,
     wait_for,
 )
@@ -64,11 +63,20 @@ def test_exhausted_retries_fail_loudly_with_request_id_and_state_only_for_whole_
             )
         )
 
+        second_advertiser = sim.dataset.advertiser_ids[1]
+
+        def second_advertiser_started() -> bool:
+            return any(
+                r.params.get("advertiser_id") == second_advertiser
+                for r in sim.stats.requests(REPORT)
+            )
+
         def arm_mid_run() -> None:
-            # The first advertiser's ad-group report is 5 pages (2 windows); the tap fetches
-            # them concurrently, so only a 6th request (the next advertiser's, which starts
-            # after the first one's last window was emitted) proves a STATE was written.
-            wait_for(lambda: reports_served(sim) >= 6, timeout=60)
+            # The tap fetches one advertiser's report pages concurrently, and starts the next
+            # advertiser only after the first one's last window was emitted and its STATE
+            # written; so the next advertiser's first request is when to start failing (a
+            # count of pages would break whenever the window or page sizes change).
+            wait_for(second_advertiser_started, timeout=60)
             sim.faults.api_error(code=50002, n=100_000, endpoint=REPORT)
 
         armer = threading.Thread(target=arm_mid_run, daemon=True)
