@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import logging
 import random
-from collections.abc import Generator, Iterable, Mapping
+from collections.abc import Callable, Generator, Iterable, Mapping
 from datetime import datetime, timezone
 from functools import cached_property
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 import requests
@@ -45,6 +46,13 @@ def encode_query(params: Mapping[str, Any]) -> dict[str, Any]:
         for key, value in params.items()
         if value is not None
     }
+
+
+def is_report_file(response: requests.Response) -> bool:
+    """An async report task's CSV file (``report/task/download``), not an envelope."""
+    return response.status_code == HTTPStatus.OK and response.headers.get(
+        "Content-Type", ""
+    ).startswith("text/csv")
 
 
 class TikTokStream(RESTStream[int]):
@@ -152,6 +160,8 @@ class TikTokStream(RESTStream[int]):
     # Errors
 
     def validate_response(self, response: requests.Response) -> None:
+        if is_report_file(response):
+            return  # an async report's CSV file (async_reports): no envelope to check
         check_response(
             response, self._path_of(response), self._tap.token_manager.renew_after_rejection
         )
@@ -202,16 +212,30 @@ class TikTokStream(RESTStream[int]):
         return envelope_data(envelope_of(self.fetch_response(path, params, context)))
 
     def fetch_response(
-        self, path: str, params: Mapping[str, Any], context: Mapping[str, Any] | None = None
+        self,
+        path: str,
+        params: Mapping[str, Any],
+        context: Mapping[str, Any] | None = None,
+        *,
+        body: Mapping[str, Any] | None = None,
+        pace: Callable[[], None] | None = None,
     ) -> requests.Response:
-        """GET ``path`` with retries and error handling; the validated response."""
+        """GET ``path`` (POST ``body`` as JSON when given) with retries and error handling;
+        the validated response. ``pace`` runs before every try (an endpoint's own limit)."""
         prepared = self.build_prepared_request(
-            method="GET",
+            method="GET" if body is None else "POST",
             url=f"{self.url_base}{path}",
             params=encode_query(params),
             headers=self.http_headers,
+            json=body,
         )
-        send = self.request_decorator(self._request)
+
+        def paced(prepared: requests.PreparedRequest, context: Any) -> requests.Response:
+            if pace is not None:
+                pace()
+            return self._request(prepared, context)
+
+        send = self.request_decorator(paced if pace is not None else self._request)
         response: requests.Response = send(prepared, context)
         return response
 

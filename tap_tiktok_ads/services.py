@@ -18,6 +18,7 @@ from singer_sdk.helpers._batch import BatchConfig
 
 from tap_tiktok_ads.advertisers import AdvertiserDirectory
 from tap_tiktok_ads.auth import TokenManager
+from tap_tiktok_ads.throttle import RateLimiter
 
 
 class TikTokTap(Tap):
@@ -37,6 +38,11 @@ class TikTokTap(Tap):
     @abc.abstractmethod
     def http_session(self) -> requests.Session:
         """The run's one session: every request passes the run's rate limiter."""
+
+    @property
+    @abc.abstractmethod
+    def async_rate_limiter(self) -> RateLimiter:
+        """Paces report/task/* calls below the app's own async limit (``async_reports``)."""
 
     @property
     @abc.abstractmethod

@@ -181,6 +181,42 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         ),
     ),
     th.Property(
+        "async_reports",
+        th.StringType(allowed_values=["off", "auto", "always"]),
+        default="off",
+        title="Async reports",
+        description=(
+            "Read report streams through TikTok's asynchronous report tasks (report/task/"
+            "create, check, download: one task per 360 days, no 30-day windows, no pages): "
+            "'always'; 'auto' when a backfill needs more synchronous requests (one per 30-day "
+            "window at least) than the task path; 'off' never. Same records and bookmarks. "
+            "Needs include_deleted (tasks filter by campaign ids only) and an app TikTok has "
+            "allowed async reports."
+        ),
+    ),
+    th.Property(
+        "async_requests_per_second",
+        th.NumberType(exclusive_minimum=0, maximum=1000),
+        default=0.3,
+        title="Async requests per second",
+        description=(
+            "The app's own limit for report/task/* calls (TikTok: 0.3 per second per app); "
+            f"they go out {HEADROOM:.0%} below it, within max_requests_per_second."
+        ),
+    ),
+    th.Property(
+        "reconcile_totals",
+        th.StringType(allowed_values=["off", "warn", "fail"]),
+        default="off",
+        title="Reconcile totals",
+        description=(
+            "Ask synchronous reports for TikTok's own totals (enable_total_metrics) and compare "
+            "each window's emitted additive metrics with them: 'warn' logs a mismatch with "
+            "advertiser, level and window and counts it (METRIC reconcile_mismatch_count); "
+            "'fail' stops the sync at the first mismatch, before that window's bookmark moves."
+        ),
+    ),
+    th.Property(
         "request_timeout",
         th.IntegerType(minimum=1, maximum=3600),
         default=60,
@@ -361,6 +397,7 @@ def semantic_errors(
             "token_store_path to the token store it writes"
         )
     errors += batches.config_errors(config.get("batch_config"))
+    errors += _async_reports_errors(config)
     if config.get("refresh_token") and not (config.get("app_id") and config.get("app_secret")):
         errors.append("refresh_token needs app_id and app_secret to refresh: set both")
     has_ids = bool(config.get("advertiser_ids") or (stored and stored.advertiser_ids))
@@ -372,6 +409,17 @@ def semantic_errors(
             "the tap can discover the advertisers the token is authorized for"
         )
     return errors
+
+
+def _async_reports_errors(config: Mapping[str, Any]) -> list[str]:
+    mode = config.get("async_reports")
+    if mode in ("auto", "always") and config.get("include_deleted") is False:
+        return [
+            f"async_reports {mode!r} needs include_deleted true (async report tasks filter by"
+            " campaign ids only and cannot leave deleted ad groups out): set async_reports to"
+            " off or include_deleted to true"
+        ]
+    return []
 
 
 def _shared_budget_errors(uri: object) -> list[str]:

@@ -170,6 +170,11 @@ class TapTikTokAds(TikTokTap):
         return budget
 
     @cached_property
+    def async_rate_limiter(self) -> RateLimiter:
+        """report/task/* calls: their own per-app limit, on top of the run's throttle."""
+        return RequestRateLimiter(paced_rate(float(self.config["async_requests_per_second"])))
+
+    @cached_property
     def http_session(self) -> requests.Session:
         return throttled_session(self.rate_limiter, pool_size=self.concurrency + 2)
 

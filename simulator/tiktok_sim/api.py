@@ -14,6 +14,7 @@ from tiktok_sim.kinds import PROMOTE
 from tiktok_sim.params import ApiError, Params, param_error
 from tiktok_sim.report import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, parse_report_query, report_page
 from tiktok_sim.shapes import adgroup_status, campaign_status, primary_status, secondary_left_out
+from tiktok_sim.tasks import CSV_TYPE, TaskBoard
 
 MAX_ADVERTISER_IDS = 100
 SCOPES = [1, 2, 3, 4, 5, 6]
@@ -94,6 +95,9 @@ class Reply:
 
     data: dict[str, Any]
     headers: dict[str, str]
+    #: A body sent as it is instead of the envelope (an async report's CSV file).
+    raw: bytes | None = None
+    content_type: str = ""
 
 
 @dataclass(frozen=True)
@@ -118,7 +122,14 @@ class Api:
             "/campaign/get/": Route("GET", self.campaign_get),
             "/adgroup/get/": Route("GET", self.adgroup_get),
             "/report/integrated/get/": Route("GET", self.report),
+            "/report/task/create/": Route("POST", self.task_create),
+            "/report/task/check/": Route("GET", self.task_check),
+            "/report/task/download/": Route("GET", self.task_download),
+            "/report/task/cancel/": Route("POST", self.task_cancel),
         }
+        self.tasks = TaskBoard(config, dataset)
+        #: The server's base URL (download links), set by the server once it knows its port.
+        self.base_url: Callable[[], str] = lambda: ""
 
     def call(self, route: Route, params: Params, access_token: str | None) -> Reply:
         try:
@@ -350,3 +361,21 @@ class Api:
         advertiser_id = self._advertiser_id(params, allowed)
         query = parse_report_query(params, advertiser_id, self.dataset, self.config)
         return Reply(*report_page(query, self.dataset, self.config))
+
+    # ----- async reports (tasks.py) ---------------------------------------------------------
+
+    def task_create(self, params: Params, allowed: frozenset[str]) -> dict[str, Any]:
+        return self.tasks.create(params, self._advertiser_id(params, allowed))
+
+    def task_check(self, params: Params, allowed: frozenset[str]) -> dict[str, Any]:
+        return self.tasks.check(params, self._advertiser_id(params, allowed))
+
+    def task_cancel(self, params: Params, allowed: frozenset[str]) -> dict[str, Any]:
+        return self.tasks.cancel(params, self._advertiser_id(params, allowed))
+
+    def task_download(self, params: Params, allowed: frozenset[str]) -> Reply:
+        advertiser_id = self._advertiser_id(params, allowed)
+        download = self.tasks.download(params, advertiser_id, self.base_url())
+        if download.csv is not None:
+            return Reply({}, {}, raw=download.csv, content_type=CSV_TYPE)
+        return Reply(download.data or {}, {})

@@ -63,6 +63,11 @@ class SimConfig:
     # decimals, JSON null and raw numbers in some metrics, the wider set of statuses,
     # secondary_status left out at times. False: every metric a 2-decimal string or "-".
     real_value_shapes: bool = True
+    # Async reports (issue 17, tasks.py): their own per-app limit in requests per second over
+    # report/task/* (TikTok: 0.3), 40100 above; None: off. A task is done this many seconds
+    # after it was created.
+    async_qps_limit: float | None = 0.3
+    async_task_seconds: float = 2.0
 
     def __post_init__(self) -> None:
         for name in ("advertisers", "campaigns", "adgroups", "days"):
@@ -83,13 +88,26 @@ class SimConfig:
         for name in FLAG_SWITCHES:
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"SimConfig.{name} must be true or false")
+        for name in RATE_SWITCHES:
+            value = getattr(self, name)
+            optional = name == "async_qps_limit"
+            if (value is None and not optional) or (
+                value is not None
+                and (isinstance(value, bool) or not isinstance(value, int | float) or value <= 0)
+            ):
+                raise ValueError(
+                    f"SimConfig.{name} must be a positive number"
+                    + (" or None (off)" if optional else "")
+                )
 
     def switches(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in (*LIMIT_SWITCHES, *FLAG_SWITCHES)}
+        return {
+            name: getattr(self, name) for name in (*LIMIT_SWITCHES, *FLAG_SWITCHES, *RATE_SWITCHES)
+        }
 
     def set_switches(self, values: dict[str, Any]) -> None:
         """Change switches at run time (admin ``POST /_sim/switches``); all or nothing."""
-        unknown = set(values) - {*LIMIT_SWITCHES, *FLAG_SWITCHES}
+        unknown = set(values) - {*LIMIT_SWITCHES, *FLAG_SWITCHES, *RATE_SWITCHES}
         if unknown:
             raise ValueError(f"unknown switch(es): {', '.join(sorted(unknown))}")
         candidate = replace(self, **values)  # validates through __post_init__
@@ -100,3 +118,4 @@ class SimConfig:
 # Switchable at run time; dataset sizes (including topview/promote counts) are not.
 LIMIT_SWITCHES = ("app_qps_limit", "query_size_limit", "sync_report_ad_limit")
 FLAG_SWITCHES = ("hide_special_campaigns", "documented_filters_only", "real_value_shapes")
+RATE_SWITCHES = ("async_qps_limit", "async_task_seconds")

@@ -18,7 +18,7 @@ HTTP_ERROR_STATUSES = (403, 429, 500, 502, 503, 504)
 class Fault:
     """One armed fault: applies to the next ``remaining`` matching API calls."""
 
-    kind: str  # rate_limit | http_error | slow | malformed | api_error
+    kind: str  # rate_limit | http_error | slow | malformed | api_error | drop_rows
     remaining: int
     endpoint: str | None = None  # e.g. "/report/integrated/get/"; None: every endpoint
     code: int = 0
@@ -76,6 +76,11 @@ class Faults:
     ) -> None:
         """Answer the next n calls with HTTP 200 and this body code (50002, 40200, ...)."""
         self._arm(Fault("api_error", n, endpoint, code=code, message=message))
+
+    def drop_rows(self, n: int = 1, endpoint: str | None = None) -> None:
+        """Leave the last row out of the next n list answers, page_info and totals unchanged:
+        rows lost without a warning, which only a reconciliation with total_metrics shows."""
+        self._arm(Fault("drop_rows", n, endpoint))
 
     def expire_access_tokens(self, at: datetime | str | None = None) -> None:
         """Every access token known now expires at ``at`` (default: now); then 40105."""
@@ -148,6 +153,7 @@ JSON_FAULTS = frozenset(
         "slow",
         "malformed",
         "api_error",
+        "drop_rows",
         "expire_access_tokens",
         "revoke_token",
         "latency",

@@ -17,8 +17,11 @@ WINDOW_S = 1.0
 
 
 class AppRateLimiter:
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, clock: Callable[[], float] = time.monotonic, window_s: float = WINDOW_S
+    ) -> None:
         self._clock = clock
+        self._window_s = window_s
         self._lock = threading.Lock()
         self._admitted: deque[float] = deque()
         self.rejected = 0
@@ -29,7 +32,7 @@ class AppRateLimiter:
             return None
         with self._lock:
             now = self._clock()
-            while self._admitted and self._admitted[0] <= now - WINDOW_S:
+            while self._admitted and self._admitted[0] <= now - self._window_s:
                 self._admitted.popleft()
             if len(self._admitted) >= limit:
                 self.rejected += 1
@@ -41,3 +44,13 @@ class AppRateLimiter:
         with self._lock:
             self._admitted.clear()
             self.rejected = 0
+
+
+#: Rates below one per second (the async report endpoints' 0.3) are counted over this window:
+#: at most ``rate x ASYNC_WINDOW_S`` requests in any 10 seconds.
+ASYNC_WINDOW_S = 10.0
+
+
+def requests_per_window(rate: float | None) -> int | None:
+    """The async limit as a count per ``ASYNC_WINDOW_S`` (0.3/s: 3 in any 10 s)."""
+    return None if rate is None else max(1, int(rate * ASYNC_WINDOW_S))

@@ -20,8 +20,9 @@ from tiktok_sim.dataset import Dataset
 from tiktok_sim.faults import Fault, Faults
 from tiktok_sim.params import ApiError, Params
 from tiktok_sim.portal import DECISION_PATH, Portal
-from tiktok_sim.ratelimit import AppRateLimiter
+from tiktok_sim.ratelimit import ASYNC_WINDOW_S, AppRateLimiter, requests_per_window
 from tiktok_sim.stats import RequestRecord, Stats, mask, masked_params
+from tiktok_sim.tasks import CSV_TYPE
 
 API_PREFIX = "/open_api/v1.3"
 PORTAL_PATH = "/portal/auth"
@@ -39,6 +40,9 @@ HTTP_ERROR_PAGES = {
     504: "504 Gateway Time-out",
 }
 APP_QPS_FAULT = "app_qps"  # the request log's mark for a 40100 from app_qps_limit
+ASYNC_QPS_FAULT = "async_qps"  # ... and from async_qps_limit (report/task/*)
+ASYNC_PREFIX = "/report/task/"
+FILES_PREFIX = "/_sim/files/"  # CSV_DOWNLOAD links of async report tasks
 RATE_LIMIT_MESSAGES = {
     40100: "Requests made too frequently. The app's requests are temporarily restricted.",
     40133: "Too many requests for this advertiser. Please reduce the request frequency.",
@@ -77,10 +81,12 @@ class App:
         self.faults = Faults(self.tokens, config.latency_ms)
         self.stats = Stats(config.max_log_entries)
         self.limiter = AppRateLimiter()
+        self.async_limiter = AppRateLimiter(window_s=ASYNC_WINDOW_S)
         self.admin = Admin(
             config, self.dataset, self.faults, self.stats, self.limiter, lambda: self.api_url
         )
         self.api = Api(config, self.dataset, self.tokens)
+        self.api.base_url = lambda: self.api_url.removesuffix(API_PREFIX)
         self.portal = Portal(config, self.dataset, self.tokens)
         self.stopping = threading.Event()
         self._seq_lock = threading.Lock()
@@ -97,6 +103,8 @@ class App:
         path = parts.path
         query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
         try:
+            if path.startswith(FILES_PREFIX):
+                return self._file(path[len(FILES_PREFIX) :])
             if path.startswith(ADMIN_PREFIX):
                 return self._admin(request.method, path, query, request.body)
             if path in (PORTAL_PATH, PORTAL_PATH + "/", LEGACY_PORTAL_PATH, DECISION_PATH):
@@ -107,6 +115,13 @@ class App:
             return Response(500, traceback.format_exc().encode(), "text/plain")
         return Response(404, b"404 page not found\n", "text/plain")
 
+    def _file(self, name: str) -> Response:
+        """An async report's file behind a ``CSV_DOWNLOAD`` link (not counted in stats)."""
+        body = self.api.tasks.files.get(name)
+        if body is None:
+            return Response(404, b"404 page not found\n", "text/plain")
+        return Response(200, body, CSV_TYPE)
+
     # ----- API ------------------------------------------------------------------------------
 
     def _api(self, request: Request, endpoint: str, query: dict[str, str]) -> Response:
@@ -116,13 +131,21 @@ class App:
         request_id = f"sim{seq:012d}"
         params: dict[str, Any] = dict(query) | _body_params(request)
         # TikTok counts a request against the app's QPS when it arrives.
-        current_qps = self.limiter.admit(self.config.app_qps_limit)
+        current_qps: float | None = self.limiter.admit(self.config.app_qps_limit)
+        limit: float | None = self.config.app_qps_limit
+        qps_fault = APP_QPS_FAULT
+        if current_qps is None and endpoint.startswith(ASYNC_PREFIX):
+            # The async report endpoints have their own, much lower, per-app limit.
+            over = self.async_limiter.admit(requests_per_window(self.config.async_qps_limit))
+            if over is not None:
+                current_qps, qps_fault = round(over / ASYNC_WINDOW_S, 2), ASYNC_QPS_FAULT
+                limit = self.config.async_qps_limit
         if self.faults.latency_ms:
             self.stopping.wait(self.faults.latency_ms / 1000)
         fault = None if current_qps is not None else self.faults.take(endpoint)
         if current_qps is not None:
             message = (
-                f"App {self.config.app_id} reaches the QPS limit {self.config.app_qps_limit}, "
+                f"App {self.config.app_id} reaches the QPS limit {limit}, "
                 f"current QPS is {current_qps}."
             )
             response, outcome = self._envelope(40100, message, request_id), "40100"
@@ -138,7 +161,7 @@ class App:
                 access_token=mask(token) if token else "",
                 outcome=outcome,
                 status=response.status,
-                fault=APP_QPS_FAULT if current_qps is not None else (fault.kind if fault else ""),
+                fault=qps_fault if current_qps is not None else (fault.kind if fault else ""),
                 duration_ms=round((time.monotonic() - started) * 1000, 3),
                 received_at=started,
             )
@@ -170,6 +193,8 @@ class App:
         response, outcome = self._route(request, endpoint, params, request_id)
         if fault is not None and fault.kind == "malformed":
             return _malform(response, fault.variant), "malformed"
+        if fault is not None and fault.kind == "drop_rows":
+            return _drop_last_row(response), outcome
         return response, outcome
 
     def _route(
@@ -192,6 +217,8 @@ class App:
             if error.http_status == 405 and route is not None:
                 response.headers["Allow"] = route.method
             return response, str(error.code)
+        if reply.raw is not None:
+            return Response(200, reply.raw, reply.content_type, dict(reply.headers)), "0"
         response = self._envelope(0, "OK", request_id, reply.data)
         response.headers.update(reply.headers)
         return response, "0"
@@ -268,6 +295,15 @@ def _body_params(request: Request) -> dict[str, Any]:
 
 def _redirect(location: str) -> Response:
     return Response(302, b"", "text/plain", {"Location": location})
+
+
+def _drop_last_row(response: Response) -> Response:
+    body = json.loads(response.body)
+    rows = (body.get("data") or {}).get("list")
+    if isinstance(rows, list) and rows:
+        rows.pop()
+        response.body = dumps(body)
+    return response
 
 
 def _malform(response: Response, variant: str) -> Response:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from bisect import bisect_right
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date, timedelta
 from functools import cached_property, partial
 from typing import Any, ClassVar
@@ -12,10 +13,23 @@ from singer_sdk.exceptions import FatalAPIError
 from singer_sdk.helpers.types import Context
 
 from tap_tiktok_ads import schemas
+from tap_tiktok_ads.async_reports import (
+    TaskReport,
+    as_report_row,
+    id_groups,
+    task_groups,
+    use_async,
+)
 from tap_tiktok_ads.client import AdvertiserPartitionedStream, utc_now
 from tap_tiktok_ads.entity_queries import EntityPass, adgroup_passes, campaign_passes
 from tap_tiktok_ads.pagination import RawPage, has_more_pages
 from tap_tiktok_ads.prefetch import prefetch_ordered
+from tap_tiktok_ads.reconcile import (
+    ADDITIVE_METRICS,
+    WindowSums,
+    log_mismatch_count,
+    plan_totals,
+)
 from tap_tiktok_ads.report_queries import QueryPlanner, ReportQuery, report_filtering
 from tap_tiktok_ads.values import LOGGER, report_day, to_integer, to_number
 from tap_tiktok_ads.windows import DateWindow, date_windows, window_page_tasks
@@ -54,6 +68,9 @@ class ReportStream(AdvertiserPartitionedStream):
         assert context is not None
         advertiser_id = context["advertiser_id"]
         windows = self.windows_for(advertiser_id, context)
+        if use_async(str(self.config.get("async_reports") or "off"), windows):
+            yield from self._async_records(context, advertiser_id, windows)
+            return
         pool, depth = self._tap.executor, self._tap.prefetch_depth
         fetch = partial(self._fetch_page, advertiser_id)
         planner = QueryPlanner(
@@ -69,21 +86,31 @@ class ReportStream(AdvertiserPartitionedStream):
         # too large or truncated query needs) are made a little ahead, so the page queue
         # flows across window boundaries instead of draining at each one, while the current
         # window's pages keep priority.
-        plans = prefetch_ordered(
-            pool, (partial(planner.plan, w) for w in windows), FIRST_PAGE_LOOKAHEAD
+        expected: dict[DateWindow, Any] = {}
+        plan = (
+            partial(self._plan_with_totals, planner, expected) if self._reconcile else planner.plan
         )
+        plans = prefetch_ordered(pool, (partial(plan, w) for w in windows), FIRST_PAGE_LOOKAHEAD)
         pages = prefetch_ordered(pool, window_page_tasks(windows, plans, fetch), depth)
         seen: set[tuple[str, str]] = set()
         name_field, unnamed = self.name_field, 0
-        rows = done = 0
+        rows = done = mismatches = 0
+        sums = self._window_sums()
         try:
             for window, page, is_last_page in pages:
                 for record in self._rows(page, seen):
                     if record[name_field] is None:
                         unnamed += 1
                     rows += 1
+                    if sums is not None:
+                        sums.add(record)
                     yield record
                 if is_last_page:
+                    if sums is not None:
+                        mismatches += self._reconcile_window(
+                            advertiser_id, window, sums, expected.pop(window, None)
+                        )
+                        sums = self._window_sums()
                     self._checkpoint(context, window.end)
                     seen = set()
                     done += 1
@@ -101,6 +128,12 @@ class ReportStream(AdvertiserPartitionedStream):
         except Exception:
             self._tap.stopping.set()
             raise
+        if self._reconcile:
+            log_mismatch_count(self.name, advertiser_id, mismatches)
+        self._warn_unnamed(advertiser_id, unnamed)
+
+    def _warn_unnamed(self, advertiser_id: str, unnamed: int) -> None:
+        name_field = self.name_field
         if unnamed:
             # Counted, not silent: the marts take the name from the entity stream instead,
             # and a row whose object is in neither stays unnamed there.
@@ -111,6 +144,104 @@ class ReportStream(AdvertiserPartitionedStream):
                 unnamed,
                 name_field,
             )
+
+    # Reconciliation (reconcile_totals, ``reconcile``)
+
+    @cached_property
+    def _reconcile(self) -> str | None:
+        mode = str(self.config.get("reconcile_totals") or "off")
+        return None if mode == "off" else mode
+
+    def _window_sums(self) -> WindowSums | None:
+        if self._reconcile is None:
+            return None
+        return WindowSums(tuple(m for m in ADDITIVE_METRICS if m in self.metric_types))
+
+    @staticmethod
+    def _plan_with_totals(
+        planner: QueryPlanner, expected: dict[DateWindow, Any], window: DateWindow
+    ) -> list[tuple[ReportQuery, RawPage]]:
+        plan = planner.plan(window)
+        expected[window] = plan_totals(page for _, page in plan)
+        return plan
+
+    def _reconcile_window(
+        self, advertiser_id: str, window: DateWindow, sums: WindowSums, expected: Any
+    ) -> int:
+        """1 when the window's emitted totals differ from TikTok's (fatal with ``fail``)."""
+        if expected is None:
+            LOGGER.warning(
+                "%s for advertiser %s, window %s..%s: TikTok sent no total_metrics to reconcile",
+                self.name,
+                advertiser_id,
+                window.start,
+                window.end,
+            )
+            return 0
+        differences = sums.differences(expected)
+        if not differences:
+            return 0
+        line = (
+            f"Totals mismatch: {self.name} ({self.data_level}) for advertiser {advertiser_id}, "
+            f"window {window.start}..{window.end}: {'; '.join(differences)}"
+        )
+        if self._reconcile == "fail":
+            msg = f"{line}. The window's bookmark did not move; run the sync again"
+            raise FatalAPIError(msg)
+        LOGGER.warning("%s", line)
+        return 1
+
+    # Async report tasks (async_reports, ``async_reports``)
+
+    def _async_records(
+        self, context: Context, advertiser_id: str, windows: list[DateWindow]
+    ) -> Iterator[dict[str, Any]]:
+        """The same records and bookmarks as the synchronous path, from one task per group
+        of windows: a task's rows are split by window and each window emitted in turn."""
+        report = TaskReport(
+            advertiser_id,
+            self.data_level,
+            [self.id_field, "stat_time_day"],
+            [*self.attribute_fields, *self.metric_types],
+            self.fetch_response,
+            self._tap.async_rate_limiter.acquire,
+            self._tap.stopping.wait,
+        )
+        unnamed = rows = done = 0
+        try:
+            campaign_ids = self._campaign_ids(advertiser_id)
+            for group in task_groups(windows):
+                span = DateWindow(group[0].start, group[-1].end)
+                starts = [w.start.isoformat() for w in group]
+                by_window: list[list[dict[str, Any]]] = [[] for _ in group]
+                for ids in id_groups(campaign_ids):
+                    for row in report.rows(span, ids):
+                        day = str(row.get("stat_time_day") or "")[:10]
+                        by_window[max(bisect_right(starts, day) - 1, 0)].append(
+                            as_report_row(row, self.id_field)
+                        )
+                for index, window in enumerate(group):
+                    window_rows, by_window[index] = by_window[index], []
+                    for record in self._flatten(window_rows, set()):
+                        unnamed += record[self.name_field] is None
+                        rows += 1
+                        yield record
+                    self._checkpoint(context, window.end)
+                    done += 1
+                    LOGGER.info(
+                        "%s for advertiser %s: window %s..%s done (%d of %d, async), %d rows",
+                        self.name,
+                        advertiser_id,
+                        window.start,
+                        window.end,
+                        done,
+                        len(windows),
+                        rows,
+                    )
+        except Exception:
+            self._tap.stopping.set()
+            raise
+        self._warn_unnamed(advertiser_id, unnamed)
 
     def windows_for(self, advertiser_id: str, context: Context) -> list[DateWindow]:
         today = utc_now().astimezone(self._tap.advertisers.timezone(advertiser_id)).date()
@@ -167,6 +298,8 @@ class ReportStream(AdvertiserPartitionedStream):
                 query=query,
             ),
         }
+        if page == 1 and self._reconcile:
+            params["enable_total_metrics"] = True
         return RawPage.of(
             self.fetch_response(REPORT_PATH, params, {"advertiser_id": advertiser_id})
         )
@@ -230,9 +363,14 @@ class ReportStream(AdvertiserPartitionedStream):
         ]
 
     def _rows(self, page: RawPage, seen: set[tuple[str, str]]) -> Iterator[dict[str, Any]]:
+        return self._flatten(page.rows(), seen)
+
+    def _flatten(
+        self, report_rows: Iterable[dict[str, Any]], seen: set[tuple[str, str]]
+    ) -> Iterator[dict[str, Any]]:
         """Flatten ``{dimensions, metrics}`` rows; drop rows without keys and repeats."""
         id_field, parsers, attributes = self.id_field, self._metric_parsers, self.attribute_fields
-        for row in page.rows():
+        for row in report_rows:
             dimensions = row.get("dimensions") or {}
             object_id, day = dimensions.get(id_field), dimensions.get("stat_time_day")
             if not object_id or not day:

@@ -1,0 +1,113 @@
+"""Reconciliation with TikTok's own totals (setting ``reconcile_totals``).
+
+With ``enable_total_metrics`` a synchronous report's ``data.total_metrics`` holds the query's
+totals over every page (TikTok's SDK docs list the parameter; default false). The queries of a
+window (one, or several after a split: ``report_queries``) cover its rows without overlap, so
+their totals add up to the window's; the tap sums the additive metrics of the records it
+emitted for the window and compares. A difference means rows were lost or repeated on the way
+(pages that changed while being read, rows left out without a warning), the very thing a
+backfill should not hide.
+
+Only additive metrics are compared: ratios (ctr, cpc, ...) and reach (unique users) do not
+add up across rows. Spend is compared within half a cent per row (TikTok rounds each row).
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any, cast
+
+import orjson
+from singer_sdk import metrics
+
+from tap_tiktok_ads.pagination import RawPage
+
+#: Counters that add up across rows (the report metrics the streams emit).
+ADDITIVE_METRICS = (
+    "spend",
+    "impressions",
+    "clicks",
+    "conversion",
+    "video_play_actions",
+    "video_watched_2s",
+    "video_watched_6s",
+)
+#: Decimal metrics, compared within ROUNDING per row; the others exactly.
+ROUNDED = {"spend": Decimal("0.005")}
+
+
+class TapMetric(str, enum.Enum):
+    """The tap's own METRIC line (the SDK's ``Metric`` names only its own)."""
+
+    RECONCILE_MISMATCH_COUNT = "reconcile_mismatch_count"
+
+
+def page_totals(page: RawPage) -> dict[str, Decimal] | None:
+    """``data.total_metrics`` of a first page, as numbers; None when TikTok sent none."""
+    data = orjson.loads(page.body).get("data") or {}
+    totals = data.get("total_metrics") if isinstance(data, dict) else None
+    if not isinstance(totals, dict):
+        return None
+    return {name: _decimal(value) for name, value in totals.items()}
+
+
+def plan_totals(first_pages: Iterable[RawPage]) -> dict[str, Decimal] | None:
+    """The window's totals: the sum of its queries' totals (None if one query had none)."""
+    result: dict[str, Decimal] = {}
+    for page in first_pages:
+        totals = page_totals(page)
+        if totals is None:
+            return None
+        for name, value in totals.items():
+            result[name] = result.get(name, Decimal(0)) + value
+    return result
+
+
+def _decimal(value: object) -> Decimal:
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        return Decimal(0)  # "-": nothing to add
+
+
+@dataclass
+class WindowSums:
+    """The additive metrics of the records emitted for one window."""
+
+    names: tuple[str, ...]
+    rows: int = 0
+    sums: dict[str, Decimal] = field(default_factory=dict)
+
+    def add(self, record: Mapping[str, Any]) -> None:
+        self.rows += 1
+        for name in self.names:
+            value = record.get(name)
+            if value is not None:
+                self.sums[name] = self.sums.get(name, Decimal(0)) + Decimal(str(value))
+
+    def differences(self, expected: Mapping[str, Decimal]) -> list[str]:
+        """``name emitted X, TikTok Y`` for each metric outside its tolerance."""
+        found = []
+        for name in self.names:
+            if name not in expected:
+                continue
+            emitted = self.sums.get(name, Decimal(0))
+            tolerance = ROUNDED.get(name, Decimal(0)) * max(self.rows, 1)
+            if abs(emitted - expected[name]) > tolerance:
+                found.append(f"{name} emitted {emitted.normalize():f}, TikTok {expected[name]:f}")
+        return found
+
+
+def log_mismatch_count(stream: str, advertiser_id: str, count: int) -> None:
+    """One METRIC line per stream and advertiser, beside the SDK's record counts."""
+    point = metrics.Point(
+        "counter",
+        cast("metrics.Metric", TapMetric.RECONCILE_MISMATCH_COUNT),
+        count,
+        {metrics.Tag.STREAM: stream, metrics.Tag.CONTEXT: {"advertiser_id": advertiser_id}},
+    )
+    metrics.log(logging.getLogger(metrics.METRICS_LOGGER_NAME), point)

@@ -1,0 +1,158 @@
+"""Async report tasks (async_reports) over real HTTP against the simulator: the same records and
+the same bookmarks as the synchronous path, chosen automatically only for long backfills."""
+
+from __future__ import annotations
+
+import time
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+
+from tap_tiktok_ads.async_reports import async_request_estimate, use_async
+from tap_tiktok_ads.streams import reports
+from tap_tiktok_ads.windows import date_windows
+from tests.tap.fake_api import bookmarks, run_tap
+from tiktok_sim import SimConfig, Simulator
+
+END = date(2026, 11, 20)
+START = END - timedelta(days=399)  # 400 days: 14 windows, two tasks of up to 12 windows
+REPORT = "/report/integrated/get/"
+CREATE, CHECK, DOWNLOAD = "/report/task/create/", "/report/task/check/", "/report/task/download/"
+STREAMS = ["campaign_performance", "ad_group_performance"]
+
+
+@pytest.fixture(scope="module")
+def sim():
+    config = SimConfig(
+        seed=11,
+        advertisers=2,
+        campaigns=4,
+        adgroups=10,
+        days=400,
+        end_date=END,
+        app_qps_limit=None,  # the tap runs at 200 requests/s here on purpose
+        async_qps_limit=None,  # pacing has its own test below
+        async_task_seconds=0.1,
+    )
+    with Simulator(config) as simulator:
+        yield simulator
+
+
+@pytest.fixture(autouse=True)
+def pinned_today(monkeypatch):
+    monkeypatch.setattr(reports, "utc_now", lambda: datetime(2026, 11, 20, 12, tzinfo=timezone.utc))
+
+
+def config_for(sim, **overrides):
+    return {
+        "access_token": sim.config.access_token,
+        "api_url": sim.api_url,
+        "advertiser_ids": sim.dataset.advertiser_ids,
+        "start_date": START.isoformat(),
+        "max_requests_per_second": 200,
+        "async_requests_per_second": 200,
+        **overrides,
+    }
+
+
+def keyed(records, stream):
+    id_field = "campaign_id" if stream == "campaign_performance" else "adgroup_id"
+    return {(r["advertiser_id"], r[id_field], r["stat_date"]): r for r in records[stream]}
+
+
+def bookmark_trail(result, stream):
+    """Every bookmark the run's STATE messages carried for ``stream``, in order."""
+    trail = []
+    for state in result.states:
+        marks = bookmarks(state, stream)
+        if not trail or trail[-1] != marks:
+            trail.append(marks)
+    return trail
+
+
+def test_async_tasks_give_the_same_records_and_state_as_synchronous_reports(sim):
+    sim.stats.reset()
+    synchronous = run_tap(config_for(sim), streams=STREAMS)
+    assert sim.stats.count(endpoint=CREATE) == 0
+
+    sim.stats.reset()
+    tasks = run_tap(config_for(sim, async_reports="always"), streams=STREAMS)
+    assert sim.stats.count(endpoint=REPORT) == 0
+    # Two tasks (12 + 2 windows) per advertiser and stream, each downloaded once.
+    assert sim.stats.count(endpoint=CREATE, outcome=0) == 2 * 2 * 2
+    assert sim.stats.count(endpoint=DOWNLOAD, outcome=0) == 2 * 2 * 2
+
+    for stream in STREAMS:
+        expected = keyed(synchronous.records, stream)
+        got = keyed(tasks.records, stream)
+        assert len(got) == len(tasks.records[stream]), "no row emitted twice"
+        assert got == expected
+        assert any(r["reach"] is None for r in got.values()), "the '-' values came through"
+        assert bookmark_trail(tasks, stream) == bookmark_trail(synchronous, stream)
+        assert bookmarks(tasks.final_state, stream) == dict.fromkeys(
+            sim.dataset.advertiser_ids, END.isoformat()
+        )
+    # Deleted, TopView and Promote campaigns are in the tasks' rows too.
+    advertiser_id = sim.dataset.advertiser_ids[0]
+    every = {c.campaign_id for c in sim.dataset.list_campaigns(advertiser_id, include_deleted=True)}
+    emitted = {
+        r["campaign_id"]
+        for r in tasks.records["campaign_performance"]
+        if r["advertiser_id"] == advertiser_id
+    }
+    assert emitted == every
+
+
+def test_auto_takes_tasks_for_a_long_backfill_and_the_api_for_the_daily_run(sim):
+    sim.stats.reset()
+    advertiser_id = sim.dataset.advertiser_ids[0]
+    config = config_for(sim, advertiser_ids=[advertiser_id], async_reports="auto")
+    backfill = run_tap(config, streams=["campaign_performance"])
+    assert sim.stats.count(endpoint=REPORT) == 0
+    assert sim.stats.count(endpoint=CREATE) == 2
+
+    sim.stats.reset()
+    daily = run_tap(config, state=backfill.final_state, streams=["campaign_performance"])
+    assert sim.stats.count(endpoint=CREATE) == 0
+    assert sim.stats.count(endpoint=REPORT) == 1  # the lookback window, one page
+    assert bookmarks(daily.final_state, "campaign_performance") == {advertiser_id: "2026-11-20"}
+
+
+def test_auto_needs_more_windows_than_the_task_path_costs():
+    day = date(2026, 1, 1)
+    short = date_windows(day, day + timedelta(days=239))  # 8 windows
+    long = date_windows(day, day + timedelta(days=269))  # 9 windows
+    assert async_request_estimate(len(short)) >= len(short)
+    assert not use_async("auto", short)
+    assert use_async("auto", long)
+    assert not use_async("off", long)
+    assert use_async("always", short[:1])
+
+
+def test_task_calls_are_paced_under_the_async_limit(sim):
+    # The simulator refuses a fourth call within any 10 s at 0.3/s; at 2/s, 20 in 10 s. The
+    # tap paces report/task/* calls below async_requests_per_second, so none is refused.
+    sim.config.set_switches({"async_qps_limit": 2.0})
+    try:
+        sim.stats.reset()
+        advertiser_id = sim.dataset.advertiser_ids[0]
+        config = config_for(
+            sim,
+            advertiser_ids=[advertiser_id],
+            start_date=(END - timedelta(days=59)).isoformat(),
+            async_reports="always",
+            async_requests_per_second=2,
+        )
+        started = time.monotonic()
+        result = run_tap(config, streams=["campaign_performance"])
+        elapsed = time.monotonic() - started
+        calls = [r for r in sim.stats.requests() if r.endpoint.startswith("/report/task/")]
+        assert sim.stats.count(outcome=40100) == 0
+        assert len(calls) >= 3  # create, at least one check, download
+        # 1.82 calls/s at most (10% below 2/s): the first goes at once.
+        assert elapsed >= (len(calls) - 1) / 2.0
+        assert len(result.records["campaign_performance"]) == sim.dataset.report_row_count(
+            "AUCTION_CAMPAIGN", advertiser_id, END - timedelta(days=59), END
+        )
+    finally:
+        sim.config.set_switches({"async_qps_limit": None})
