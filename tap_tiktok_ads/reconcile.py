@@ -9,7 +9,8 @@ emitted for the window and compares. A difference means rows were lost or repeat
 backfill should not hide.
 
 Only additive metrics are compared: ratios (ctr, cpc, ...) and reach (unique users) do not
-add up across rows. Spend is compared within half a cent per row (TikTok rounds each row).
+add up across rows. Counts must match exactly, spend within a cent (it is money in cents; the
+cent covers a total rounded apart from its rows).
 """
 
 from __future__ import annotations
@@ -36,8 +37,8 @@ ADDITIVE_METRICS = (
     "video_watched_2s",
     "video_watched_6s",
 )
-#: Decimal metrics, compared within ROUNDING per row; the others exactly.
-ROUNDED = {"spend": Decimal("0.005")}
+#: Decimal metrics and their tolerance; the others must match exactly.
+TOLERANCE = {"spend": Decimal("0.01")}
 
 
 class TapMetric(str, enum.Enum):
@@ -79,11 +80,9 @@ class WindowSums:
     """The additive metrics of the records emitted for one window."""
 
     names: tuple[str, ...]
-    rows: int = 0
     sums: dict[str, Decimal] = field(default_factory=dict)
 
     def add(self, record: Mapping[str, Any]) -> None:
-        self.rows += 1
         for name in self.names:
             value = record.get(name)
             if value is not None:
@@ -96,8 +95,7 @@ class WindowSums:
             if name not in expected:
                 continue
             emitted = self.sums.get(name, Decimal(0))
-            tolerance = ROUNDED.get(name, Decimal(0)) * max(self.rows, 1)
-            if abs(emitted - expected[name]) > tolerance:
+            if abs(emitted - expected[name]) > TOLERANCE.get(name, Decimal(0)):
                 found.append(f"{name} emitted {emitted.normalize():f}, TikTok {expected[name]:f}")
         return found
 
