@@ -44,8 +44,9 @@ TASK_DOWNLOAD_PATH = "/report/task/download/"
 WINDOWS_PER_TASK = 12
 #: Async report filters take at most this many ids (doc 1740302766489602).
 MAX_TASK_IDS = 20_000
-#: Checks a task usually needs (the estimate behind ``auto``).
-EXPECTED_CHECKS = 2
+#: Checks to expect per task (the estimate behind ``auto``; waits double from 0.2 s, so five
+#: checks cover a task done within about 6 s of pacing and polling).
+EXPECTED_CHECKS = 5
 #: Give up on a task that is not done after this long.
 TASK_TIMEOUT_S = 3600.0
 #: First and longest wait between two checks of one task.

@@ -27,6 +27,19 @@ def _limit(text: str) -> int | None:
     return value
 
 
+def _rate(text: str) -> float | None:
+    """A positive number of requests per second, or "off"/"none" for no limit."""
+    if text.lower() in ("off", "none"):
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number or 'off'") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{value} must be positive (or 'off')")
+    return value
+
+
 def parse_args(argv: list[str] | None = None) -> SimConfig:
     parser = argparse.ArgumentParser(
         prog="tiktok-sim", description="Local simulator of the TikTok Marketing API v1.3."
@@ -76,6 +89,19 @@ def parse_args(argv: list[str] | None = None) -> SimConfig:
         metavar="N|off",
         help="reports cover only the newest N ad groups and set X-Tt-Ads-Throttle",
     )
+    fidelity.add_argument(
+        "--async-qps-limit",
+        type=_rate,
+        default=defaults.async_qps_limit,
+        metavar="R|off",
+        help="per-app requests per second over report/task/* (default: 0.3); 40100 above",
+    )
+    fidelity.add_argument(
+        "--async-task-seconds",
+        type=float,
+        default=defaults.async_task_seconds,
+        help="seconds until an async report task is done (default: 2)",
+    )
     fidelity.add_argument("--topview-campaigns", type=int, default=defaults.topview_campaigns)
     fidelity.add_argument("--promote-campaigns", type=int, default=defaults.promote_campaigns)
     for flag, help_text in (
@@ -117,6 +143,8 @@ def parse_args(argv: list[str] | None = None) -> SimConfig:
             hide_special_campaigns=args.hide_special_campaigns,
             documented_filters_only=args.documented_filters_only,
             real_value_shapes=args.real_value_shapes,
+            async_qps_limit=args.async_qps_limit,
+            async_task_seconds=args.async_task_seconds,
         )
     except ValueError as error:
         parser.error(str(error))

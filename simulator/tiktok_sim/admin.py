@@ -23,6 +23,7 @@ class Admin:
         stats: Stats,
         limiter: AppRateLimiter,
         api_url: Callable[[], str],
+        async_limiter: AppRateLimiter | None = None,
     ) -> None:
         self.config = config
         self.dataset = dataset
@@ -30,6 +31,7 @@ class Admin:
         self.stats = stats
         self.limiter = limiter
         self._api_url = api_url
+        self.async_limiter = async_limiter
 
     def handle(
         self, method: str, action: str, query: dict[str, str], body: bytes
@@ -82,6 +84,8 @@ class Admin:
     def _reset(self, payload: Any) -> dict[str, Any]:
         self.stats.reset()
         self.limiter.reset()
+        if self.async_limiter is not None:
+            self.async_limiter.reset()
         self.faults.clear()
         if isinstance(payload, dict) and payload.get("revisions"):
             self.dataset.clear_revisions()

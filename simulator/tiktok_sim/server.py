@@ -83,7 +83,13 @@ class App:
         self.limiter = AppRateLimiter()
         self.async_limiter = AppRateLimiter(window_s=ASYNC_WINDOW_S)
         self.admin = Admin(
-            config, self.dataset, self.faults, self.stats, self.limiter, lambda: self.api_url
+            config,
+            self.dataset,
+            self.faults,
+            self.stats,
+            self.limiter,
+            lambda: self.api_url,
+            self.async_limiter,
         )
         self.api = Api(config, self.dataset, self.tokens)
         self.api.base_url = lambda: self.api_url.removesuffix(API_PREFIX)

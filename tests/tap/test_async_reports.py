@@ -15,7 +15,7 @@ from tests.tap.fake_api import bookmarks, run_tap
 from tiktok_sim import SimConfig, Simulator
 
 END = date(2026, 11, 20)
-START = END - timedelta(days=399)  # 400 days: 14 windows, two tasks of up to 12 windows
+START = END - timedelta(days=369)  # 370 days: 13 windows, two tasks (12 windows and 1)
 REPORT = "/report/integrated/get/"
 CREATE, CHECK, DOWNLOAD = "/report/task/create/", "/report/task/check/", "/report/task/download/"
 STREAMS = ["campaign_performance", "ad_group_performance"]
@@ -26,9 +26,9 @@ def sim():
     config = SimConfig(
         seed=11,
         advertisers=2,
-        campaigns=4,
-        adgroups=10,
-        days=400,
+        campaigns=4,  # campaign 3 is deleted
+        adgroups=5,
+        days=370,
         end_date=END,
         app_qps_limit=None,  # the tap runs at 200 requests/s here on purpose
         async_qps_limit=None,  # pacing has its own test below
@@ -78,7 +78,7 @@ def test_async_tasks_give_the_same_records_and_state_as_synchronous_reports(sim)
     sim.stats.reset()
     tasks = run_tap(config_for(sim, async_reports="always"), streams=STREAMS)
     assert sim.stats.count(endpoint=REPORT) == 0
-    # Two tasks (12 + 2 windows) per advertiser and stream, each downloaded once.
+    # Two tasks (12 + 1 windows) per advertiser and stream, each downloaded once.
     assert sim.stats.count(endpoint=CREATE, outcome=0) == 2 * 2 * 2
     assert sim.stats.count(endpoint=DOWNLOAD, outcome=0) == 2 * 2 * 2
 
@@ -106,10 +106,15 @@ def test_async_tasks_give_the_same_records_and_state_as_synchronous_reports(sim)
 def test_auto_takes_tasks_for_a_long_backfill_and_the_api_for_the_daily_run(sim):
     sim.stats.reset()
     advertiser_id = sim.dataset.advertiser_ids[0]
-    config = config_for(sim, advertiser_ids=[advertiser_id], async_reports="auto")
+    config = config_for(
+        sim,
+        advertiser_ids=[advertiser_id],
+        async_reports="auto",
+        start_date=(END - timedelta(days=359)).isoformat(),  # 12 windows: one task
+    )
     backfill = run_tap(config, streams=["campaign_performance"])
     assert sim.stats.count(endpoint=REPORT) == 0
-    assert sim.stats.count(endpoint=CREATE) == 2
+    assert sim.stats.count(endpoint=CREATE) == 1
 
     sim.stats.reset()
     daily = run_tap(config, state=backfill.final_state, streams=["campaign_performance"])
@@ -120,8 +125,8 @@ def test_auto_takes_tasks_for_a_long_backfill_and_the_api_for_the_daily_run(sim)
 
 def test_auto_needs_more_windows_than_the_task_path_costs():
     day = date(2026, 1, 1)
-    short = date_windows(day, day + timedelta(days=239))  # 8 windows
-    long = date_windows(day, day + timedelta(days=269))  # 9 windows
+    short = date_windows(day, day + timedelta(days=329))  # 11 windows: 11 requests at least
+    long = date_windows(day, day + timedelta(days=359))  # 12 windows, one task
     assert async_request_estimate(len(short)) >= len(short)
     assert not use_async("auto", short)
     assert use_async("auto", long)

@@ -51,6 +51,10 @@ def run_cli(tmp_path, config):
         ({"include_deleted": "sometimes"}, "include_deleted"),
         ({"token_store_path": "/"}, "token_store_path"),
         ({"sandbox": True, "advertiser_ids": []}, "advertiser_ids"),
+        ({"async_reports": "sometimes"}, "async_reports"),
+        ({"async_reports": "auto", "include_deleted": False}, "async_reports"),
+        ({"async_requests_per_second": 0}, "async_requests_per_second"),
+        ({"reconcile_totals": "strict"}, "reconcile_totals"),
     ],
 )
 def test_bad_setting_names_the_setting_and_exits_nonzero(tmp_path, change, names):
