@@ -106,9 +106,8 @@ class TaskReport:
     pace: Callable[[], None]
     wait: Callable[[float], bool]
 
-    def rows(self, window: DateWindow, campaign_ids: Sequence[str]) -> Iterator[dict[str, str]]:
-        """Every row of ``window`` for these campaigns, as the task's CSV rows."""
-        task_id = self._create(window, campaign_ids)
+    def rows(self, task_id: str, window: DateWindow) -> Iterator[dict[str, str]]:
+        """Every row of a task (of ``window``), as its CSV rows, once it is done."""
         self._wait_until_done(task_id, window)
         response = self._call(TASK_DOWNLOAD_PATH, {"task_id": task_id})
         # The envelope of a task not ready (40201) was retried by ``fetch``; this is the file.
@@ -128,7 +127,8 @@ class TaskReport:
             return self.fetch(path, {}, scope, body={**scope, **body}, pace=self.pace)
         return self.fetch(path, {**scope, **params}, scope, pace=self.pace)
 
-    def _create(self, window: DateWindow, campaign_ids: Sequence[str]) -> str:
+    def create(self, window: DateWindow, campaign_ids: Sequence[str]) -> str:
+        """A task for ``window`` and these campaigns; its id."""
         quoted = ",".join(f'"{i}"' for i in campaign_ids)
         body = {
             "report_type": "BASIC",

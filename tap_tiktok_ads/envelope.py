@@ -42,12 +42,18 @@ FATAL_CODES = {
 }
 
 TOKEN_REJECTED = 40105
+NO_PERMISSION = 40001
 #: "Your query is too large": the report query (days x metrics x objects) must be made smaller.
 QUERY_TOO_LARGE = 40067
 
 
 class QueryTooLargeError(FatalAPIError):
     """Code 40067 on a report: fatal as it is, but a smaller query (fewer days) may pass."""
+
+
+class NoPermissionError(FatalAPIError):
+    """Code 40001: fatal, but a caller with another way (async reports: the synchronous
+    endpoint) may take it."""
 
 
 _ENVELOPE_ATTR = "_tiktok_envelope"
@@ -136,4 +142,6 @@ def check_response(
         if isinstance(code, int)
         else "response without an error code; not retried"
     )
+    if code == NO_PERMISSION:
+        raise NoPermissionError(f"{detail}. {hint}")
     raise FatalAPIError(f"{detail}. {hint}")

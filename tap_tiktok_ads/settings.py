@@ -190,8 +190,8 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
             "create, check, download: one task per 360 days, no 30-day windows, no pages): "
             "'always'; 'auto' when a backfill needs more synchronous requests (one per 30-day "
             "window at least) than the task path; 'off' never. Same records and bookmarks. "
-            "Needs include_deleted (tasks filter by campaign ids only) and an app TikTok has "
-            "allowed async reports."
+            "Needs include_deleted (tasks filter by campaign ids only). TikTok grants async "
+            "reports per app: if it refuses them, auto reads synchronously, always stops."
         ),
     ),
     th.Property(

@@ -108,6 +108,7 @@ def parse_args(argv: list[str] | None = None) -> SimConfig:
         ("hide-special-campaigns", "hide TopView/Promote objects unless asked as documented"),
         ("documented-filters-only", "40002 for filter forms an endpoint does not document"),
         ("real-value-shapes", "0.000/null/raw numbers, 2-4 decimals, more statuses"),
+        ("async-reports-allowed", "serve report/task/* (off: 40001, an app not allowed them)"),
     ):
         fidelity.add_argument(
             f"--{flag}",
@@ -145,6 +146,7 @@ def parse_args(argv: list[str] | None = None) -> SimConfig:
             real_value_shapes=args.real_value_shapes,
             async_qps_limit=args.async_qps_limit,
             async_task_seconds=args.async_task_seconds,
+            async_reports_allowed=args.async_reports_allowed,
         )
     except ValueError as error:
         parser.error(str(error))

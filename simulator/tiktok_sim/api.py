@@ -364,17 +364,22 @@ class Api:
 
     # ----- async reports (tasks.py) ---------------------------------------------------------
 
+    def _task_advertiser(self, params: Params, allowed: frozenset[str]) -> str:
+        if not self.config.async_reports_allowed:
+            raise ApiError(40001, "No permission: the app is not allowed asynchronous reports.")
+        return self._advertiser_id(params, allowed)
+
     def task_create(self, params: Params, allowed: frozenset[str]) -> dict[str, Any]:
-        return self.tasks.create(params, self._advertiser_id(params, allowed))
+        return self.tasks.create(params, self._task_advertiser(params, allowed))
 
     def task_check(self, params: Params, allowed: frozenset[str]) -> dict[str, Any]:
-        return self.tasks.check(params, self._advertiser_id(params, allowed))
+        return self.tasks.check(params, self._task_advertiser(params, allowed))
 
     def task_cancel(self, params: Params, allowed: frozenset[str]) -> dict[str, Any]:
-        return self.tasks.cancel(params, self._advertiser_id(params, allowed))
+        return self.tasks.cancel(params, self._task_advertiser(params, allowed))
 
     def task_download(self, params: Params, allowed: frozenset[str]) -> Reply:
-        advertiser_id = self._advertiser_id(params, allowed)
+        advertiser_id = self._task_advertiser(params, allowed)
         download = self.tasks.download(params, advertiser_id, self.base_url())
         if download.csv is not None:
             return Reply({}, {}, raw=download.csv, content_type=CSV_TYPE)

@@ -68,6 +68,8 @@ class SimConfig:
     # after it was created.
     async_qps_limit: float | None = 0.3
     async_task_seconds: float = 2.0
+    # TikTok grants async reports per app; false: report/task/* answer 40001.
+    async_reports_allowed: bool = True
 
     def __post_init__(self) -> None:
         for name in ("advertisers", "campaigns", "adgroups", "days"):
@@ -117,5 +119,10 @@ class SimConfig:
 
 # Switchable at run time; dataset sizes (including topview/promote counts) are not.
 LIMIT_SWITCHES = ("app_qps_limit", "query_size_limit", "sync_report_ad_limit")
-FLAG_SWITCHES = ("hide_special_campaigns", "documented_filters_only", "real_value_shapes")
+FLAG_SWITCHES = (
+    "hide_special_campaigns",
+    "documented_filters_only",
+    "real_value_shapes",
+    "async_reports_allowed",
+)
 RATE_SWITCHES = ("async_qps_limit", "async_task_seconds")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from bisect import bisect_right
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from datetime import date, timedelta
 from functools import cached_property, partial
 from typing import Any, ClassVar
@@ -22,6 +22,7 @@ from tap_tiktok_ads.async_reports import (
 )
 from tap_tiktok_ads.client import AdvertiserPartitionedStream, utc_now
 from tap_tiktok_ads.entity_queries import EntityPass, adgroup_passes, campaign_passes
+from tap_tiktok_ads.envelope import NoPermissionError
 from tap_tiktok_ads.pagination import RawPage, has_more_pages
 from tap_tiktok_ads.prefetch import prefetch_ordered
 from tap_tiktok_ads.reconcile import (
@@ -63,14 +64,19 @@ class ReportStream(AdvertiserPartitionedStream):
     # Plans are made on fetch threads, so the campaign list is fetched under a lock.
     _campaign_ids_lock: ClassVar[threading.Lock] = threading.Lock()
     _campaign_ids_by_advertiser: dict[str, list[str]] | None = None
+    #: TikTok refused this app async report tasks (40001): the run reads reports synchronously.
+    _async_refused = False
 
     def get_records(self, context: Context | None) -> Iterator[dict[str, Any]]:
         assert context is not None
         advertiser_id = context["advertiser_id"]
         windows = self.windows_for(advertiser_id, context)
-        if use_async(str(self.config.get("async_reports") or "off"), windows):
-            yield from self._async_records(context, advertiser_id, windows)
-            return
+        mode = str(self.config.get("async_reports") or "off")
+        if use_async(mode, windows) and not self._async_refused:
+            # Windows the tasks did not cover (auto, when TikTok refuses tasks) go the usual way.
+            windows = yield from self._async_records(context, advertiser_id, windows, mode)
+            if not windows:
+                return
         pool, depth = self._tap.executor, self._tap.prefetch_depth
         fetch = partial(self._fetch_page, advertiser_id)
         planner = QueryPlanner(
@@ -194,10 +200,13 @@ class ReportStream(AdvertiserPartitionedStream):
     # Async report tasks (async_reports, ``async_reports``)
 
     def _async_records(
-        self, context: Context, advertiser_id: str, windows: list[DateWindow]
-    ) -> Iterator[dict[str, Any]]:
+        self, context: Context, advertiser_id: str, windows: list[DateWindow], mode: str
+    ) -> Generator[dict[str, Any], None, list[DateWindow]]:
         """The same records and bookmarks as the synchronous path, from one task per group
-        of windows: a task's rows are split by window and each window emitted in turn."""
+        of windows: a task's rows are split by window and each window emitted in turn.
+
+        Returns the windows left to the synchronous path: none, unless TikTok refuses the
+        app async reports (40001; they are granted per app) and ``mode`` is ``auto``."""
         report = TaskReport(
             advertiser_id,
             self.data_level,
@@ -214,8 +223,13 @@ class ReportStream(AdvertiserPartitionedStream):
                 span = DateWindow(group[0].start, group[-1].end)
                 starts = [w.start.isoformat() for w in group]
                 by_window: list[list[dict[str, Any]]] = [[] for _ in group]
-                for ids in id_groups(campaign_ids):
-                    for row in report.rows(span, ids):
+                try:
+                    # Every task of the group first: TikTok works on them side by side.
+                    tasks = [report.create(span, ids) for ids in id_groups(campaign_ids)]
+                except NoPermissionError as error:
+                    return self._async_refused_by_tiktok(error, mode, windows[done:])
+                for task_id in tasks:
+                    for row in report.rows(task_id, span):
                         day = str(row.get("stat_time_day") or "")[:10]
                         by_window[max(bisect_right(starts, day) - 1, 0)].append(
                             as_report_row(row, self.id_field)
@@ -242,6 +256,26 @@ class ReportStream(AdvertiserPartitionedStream):
             self._tap.stopping.set()
             raise
         self._warn_unnamed(advertiser_id, unnamed)
+        return []
+
+    def _async_refused_by_tiktok(
+        self, error: NoPermissionError, mode: str, left: list[DateWindow]
+    ) -> list[DateWindow]:
+        """auto: the synchronous path takes the windows left, for this and later partitions."""
+        if mode != "auto":
+            msg = (
+                f"async_reports 'always': TikTok refused report/task/create ({error}). TikTok "
+                "grants async reports per app: set async_reports to auto or off"
+            )
+            raise FatalAPIError(msg) from None
+        self._async_refused = True
+        LOGGER.warning(
+            "%s: TikTok refused async report tasks (%s); reading %d window(s) synchronously",
+            self.name,
+            error,
+            len(left),
+        )
+        return left
 
     def windows_for(self, advertiser_id: str, context: Context) -> list[DateWindow]:
         today = utc_now().astimezone(self._tap.advertisers.timezone(advertiser_id)).date()

@@ -174,3 +174,10 @@ def test_total_metrics_cover_every_page_and_dropped_rows_leave_them_unchanged(
     assert len(short["data"]["list"]) == len(first["data"]["list"]) - 1
     assert short["data"]["page_info"] == first["data"]["page_info"]
     assert short["data"]["total_metrics"] == totals
+
+
+def test_an_app_without_async_reports_gets_40001(make_sim):
+    sim = make_sim(async_reports_allowed=False, **FAST)
+    body = create(sim, sim.dataset.advertiser_ids[0])
+    assert body["code"] == 40001
+    assert "asynchronous reports" in body["message"]

@@ -7,6 +7,7 @@ import time
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
+from singer_sdk.exceptions import FatalAPIError
 
 from tap_tiktok_ads.async_reports import async_request_estimate, use_async
 from tap_tiktok_ads.streams import reports
@@ -161,3 +162,40 @@ def test_task_calls_are_paced_under_the_async_limit(sim):
         )
     finally:
         sim.config.set_switches({"async_qps_limit": None})
+
+
+@pytest.fixture
+def async_refused(sim):
+    sim.config.set_switches({"async_reports_allowed": False})
+    yield
+    sim.config.set_switches({"async_reports_allowed": True})
+
+
+def test_auto_reads_synchronously_when_tiktok_refuses_the_app_async_reports(
+    sim, async_refused, caplog
+):
+    sim.stats.reset()
+    advertiser_ids = sim.dataset.advertiser_ids
+    start = END - timedelta(days=359)  # 12 windows: auto takes a task
+    config = config_for(sim, async_reports="auto", start_date=start.isoformat())
+    result = run_tap(config, streams=["campaign_performance"])
+    # One refused create for the stream; the other advertiser does not ask again.
+    assert sim.stats.count(endpoint=CREATE) == 1
+    assert sim.stats.count(endpoint=CREATE, outcome=40001) == 1
+    assert sim.stats.count(endpoint=REPORT) == 2 * 12
+    emitted = result.records["campaign_performance"]
+    for advertiser_id in advertiser_ids:
+        assert len([r for r in emitted if r["advertiser_id"] == advertiser_id]) == (
+            sim.dataset.report_row_count("AUCTION_CAMPAIGN", advertiser_id, start, END)
+        )
+    assert bookmarks(result.final_state, "campaign_performance") == dict.fromkeys(
+        advertiser_ids, END.isoformat()
+    )
+    assert "TikTok refused async report tasks" in caplog.text
+
+
+def test_always_stops_in_one_line_when_tiktok_refuses_the_app_async_reports(sim, async_refused):
+    with pytest.raises(FatalAPIError, match="set async_reports to auto or off") as failure:
+        run_tap(config_for(sim, async_reports="always"), streams=["campaign_performance"])
+    assert "\n" not in str(failure.value)
+    assert "40001" in str(failure.value)
