@@ -17,6 +17,7 @@ from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.singerlib.messages import RecordMessage
 from singer_sdk.streams import RESTStream
 
+from tap_tiktok_ads.async_reports import TASK_DOWNLOAD_PATH
 from tap_tiktok_ads.batches import BatchFiles, checkpointed_manifests
 from tap_tiktok_ads.envelope import check_response, envelope_data, envelope_of
 from tap_tiktok_ads.pagination import TikTokPaginator
@@ -48,11 +49,15 @@ def encode_query(params: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def is_report_file(response: requests.Response) -> bool:
-    """An async report task's CSV file (``report/task/download``), not an envelope."""
-    return response.status_code == HTTPStatus.OK and response.headers.get(
-        "Content-Type", ""
-    ).startswith("text/csv")
+def is_report_file(response: requests.Response, path: str) -> bool:
+    """An async report task's CSV file, not an envelope: ``report/task/download`` answers
+    the file itself ("CSV file streams", doc 1740302808815618), or JSON when it has none."""
+    return (
+        path.endswith(TASK_DOWNLOAD_PATH)
+        and response.status_code == HTTPStatus.OK
+        # JSON is an envelope (an error, or a download link); HTML an error page.
+        and response.content.lstrip()[:1] not in (b"{", b"<")
+    )
 
 
 class TikTokStream(RESTStream[int]):
@@ -160,11 +165,10 @@ class TikTokStream(RESTStream[int]):
     # Errors
 
     def validate_response(self, response: requests.Response) -> None:
-        if is_report_file(response):
+        path = self._path_of(response)
+        if is_report_file(response, path):
             return  # an async report's CSV file (async_reports): no envelope to check
-        check_response(
-            response, self._path_of(response), self._tap.token_manager.renew_after_rejection
-        )
+        check_response(response, path, self._tap.token_manager.renew_after_rejection)
 
     def _path_of(self, response: requests.Response) -> str:
         # Only the path: query strings can hold the app secret (advertiser discovery).
