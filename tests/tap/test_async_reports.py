@@ -199,3 +199,28 @@ def test_always_stops_in_one_line_when_tiktok_refuses_the_app_async_reports(sim,
         run_tap(config_for(sim, async_reports="always"), streams=["campaign_performance"])
     assert "\n" not in str(failure.value)
     assert "40001" in str(failure.value)
+
+
+def test_task_calls_are_retried_like_any_other(sim):
+    sim.stats.reset()
+    advertiser_id = sim.dataset.advertiser_ids[0]
+    start = END - timedelta(days=59)
+    sim.faults.rate_limit(n=1, code=40100, endpoint=CREATE)
+    sim.faults.api_error(code=50002, n=1, endpoint=CHECK)
+    sim.faults.malformed(n=1, kind="html", endpoint=DOWNLOAD)
+    sim.faults.malformed(n=1, kind="disconnect", endpoint=DOWNLOAD)
+    try:
+        config = config_for(
+            sim,
+            advertiser_ids=[advertiser_id],
+            start_date=start.isoformat(),
+            async_reports="always",
+        )
+        result = run_tap(config, streams=["campaign_performance"])
+    finally:
+        sim.faults.clear()
+    assert sim.stats.count(endpoint=CREATE, outcome=0) == 1
+    assert sim.stats.count(endpoint=DOWNLOAD, outcome=0) == 1
+    assert len(result.records["campaign_performance"]) == sim.dataset.report_row_count(
+        "AUCTION_CAMPAIGN", advertiser_id, start, END
+    )
