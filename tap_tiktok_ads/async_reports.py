@@ -26,6 +26,7 @@ from __future__ import annotations
 import csv
 import io
 import time
+from bisect import bisect_right
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -33,7 +34,7 @@ from typing import Any
 from singer_sdk.exceptions import FatalAPIError
 
 from tap_tiktok_ads.entity_queries import campaign_passes
-from tap_tiktok_ads.envelope import envelope_data, envelope_of
+from tap_tiktok_ads.envelope import NoPermissionError, envelope_data, envelope_of
 from tap_tiktok_ads.values import LOGGER
 from tap_tiktok_ads.windows import DateWindow
 
@@ -189,3 +190,43 @@ class TaskReport:
 
 def _data(response: Any) -> dict[str, Any]:
     return envelope_data(envelope_of(response))
+
+
+def rows_by_window(
+    report: TaskReport, windows: Sequence[DateWindow], campaign_ids: Sequence[str], id_field: str
+) -> Iterator[tuple[DateWindow, list[dict[str, Any]]]]:
+    """Each window with its rows (``{dimensions, metrics}``, as synchronous pages hold them),
+    in order: one task per group of windows (per 20,000 campaigns), its file split by day.
+    The rows of one group are held until its last window is handed out."""
+    for group in task_groups(windows):
+        span = DateWindow(group[0].start, group[-1].end)
+        # Every task of the group first: TikTok works on them side by side.
+        tasks = [report.create(span, ids) for ids in id_groups(campaign_ids)]
+        starts = [w.start.isoformat() for w in group]
+        by_window: list[list[dict[str, Any]]] = [[] for _ in group]
+        for task_id in tasks:
+            for row in report.rows(task_id, span):
+                day = str(row.get("stat_time_day") or "")[:10]
+                by_window[max(bisect_right(starts, day) - 1, 0)].append(
+                    as_report_row(row, id_field)
+                )
+        for index, window in enumerate(group):
+            window_rows, by_window[index] = by_window[index], []
+            yield window, window_rows
+
+
+def refused(stream: str, mode: str, error: NoPermissionError, left: list[DateWindow]) -> None:
+    """TikTok refused the app async tasks (40001): ``always`` stops, ``auto`` says that the
+    synchronous path takes the ``left`` windows."""
+    if mode != "auto":
+        msg = (
+            f"async_reports 'always': TikTok refused report/task/create ({error}). TikTok "
+            "grants async reports per app: set async_reports to auto or off"
+        )
+        raise FatalAPIError(msg) from None
+    LOGGER.warning(
+        "%s: TikTok refused async report tasks (%s); reading %d window(s) synchronously",
+        stream,
+        error,
+        len(left),
+    )

@@ -17,15 +17,20 @@ from __future__ import annotations
 
 import enum
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import orjson
 from singer_sdk import metrics
+from singer_sdk.exceptions import FatalAPIError
 
 from tap_tiktok_ads.pagination import RawPage
+from tap_tiktok_ads.values import LOGGER
+from tap_tiktok_ads.windows import DateWindow
+
+Query = TypeVar("Query")
 
 #: Counters that add up across rows (the report metrics the streams emit).
 ADDITIVE_METRICS = (
@@ -100,12 +105,74 @@ class WindowSums:
         return found
 
 
-def log_mismatch_count(stream: str, advertiser_id: str, count: int) -> None:
-    """One METRIC line per stream and advertiser, beside the SDK's record counts."""
-    point = metrics.Point(
-        "counter",
-        cast("metrics.Metric", TapMetric.RECONCILE_MISMATCH_COUNT),
-        count,
-        {metrics.Tag.STREAM: stream, metrics.Tag.CONTEXT: {"advertiser_id": advertiser_id}},
-    )
-    metrics.log(logging.getLogger(metrics.METRICS_LOGGER_NAME), point)
+@dataclass
+class Reconciler:
+    """One stream and advertiser: each window's plan totals, emitted sums and verdict.
+
+    ``mode`` ``warn`` logs and counts a mismatch; ``fail`` raises before the caller moves the
+    window's bookmark.
+    """
+
+    stream: str
+    level: str
+    advertiser_id: str
+    mode: str
+    names: tuple[str, ...]
+    expected: dict[DateWindow, dict[str, Decimal] | None] = field(default_factory=dict)
+    mismatches: int = 0
+    sums: WindowSums = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.sums = WindowSums(self.names)
+
+    @classmethod
+    def of(
+        cls, mode: str, stream: str, level: str, advertiser_id: str, metrics: Iterable[str]
+    ) -> Reconciler | None:
+        if mode == "off":
+            return None
+        names = tuple(m for m in ADDITIVE_METRICS if m in set(metrics))
+        return cls(stream, level, advertiser_id, mode, names)
+
+    def plan(
+        self, make_plan: Callable[[DateWindow], list[tuple[Query, RawPage]]], window: DateWindow
+    ) -> list[tuple[Query, RawPage]]:
+        """``make_plan(window)``, noting the totals its first pages carry (fetch threads)."""
+        planned = make_plan(window)
+        self.expected[window] = plan_totals(page for _, page in planned)
+        return planned
+
+    def add(self, record: Mapping[str, Any]) -> None:
+        self.sums.add(record)
+
+    def window_done(self, window: DateWindow) -> None:
+        """Compare the window's sums with TikTok's totals, then start the next window."""
+        expected, sums = self.expected.pop(window, None), self.sums
+        self.sums = WindowSums(self.names)
+        where = f"{self.stream} ({self.level}) for advertiser {self.advertiser_id}, window "
+        where += f"{window.start}..{window.end}"
+        if expected is None:
+            LOGGER.warning("%s: TikTok sent no total_metrics to reconcile", where)
+            return
+        differences = sums.differences(expected)
+        if not differences:
+            return
+        line = f"Totals mismatch: {where}: {'; '.join(differences)}"
+        if self.mode == "fail":
+            msg = f"{line}. The window's bookmark did not move; run the sync again"
+            raise FatalAPIError(msg)
+        LOGGER.warning("%s", line)
+        self.mismatches += 1
+
+    def log_count(self) -> None:
+        """One METRIC line per stream and advertiser, beside the SDK's record counts."""
+        point = metrics.Point(
+            "counter",
+            cast("metrics.Metric", TapMetric.RECONCILE_MISMATCH_COUNT),
+            self.mismatches,
+            {
+                metrics.Tag.STREAM: self.stream,
+                metrics.Tag.CONTEXT: {"advertiser_id": self.advertiser_id},
+            },
+        )
+        metrics.log(logging.getLogger(metrics.METRICS_LOGGER_NAME), point)

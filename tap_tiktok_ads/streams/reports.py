@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from bisect import bisect_right
 from collections.abc import Callable, Generator, Iterable, Iterator
 from datetime import date, timedelta
 from functools import cached_property, partial
@@ -13,24 +12,13 @@ from singer_sdk.exceptions import FatalAPIError
 from singer_sdk.helpers.types import Context
 
 from tap_tiktok_ads import schemas
-from tap_tiktok_ads.async_reports import (
-    TaskReport,
-    as_report_row,
-    id_groups,
-    task_groups,
-    use_async,
-)
+from tap_tiktok_ads.async_reports import TaskReport, refused, rows_by_window, use_async
 from tap_tiktok_ads.client import AdvertiserPartitionedStream, utc_now
 from tap_tiktok_ads.entity_queries import EntityPass, adgroup_passes, campaign_passes
 from tap_tiktok_ads.envelope import NoPermissionError
 from tap_tiktok_ads.pagination import RawPage, has_more_pages
 from tap_tiktok_ads.prefetch import prefetch_ordered
-from tap_tiktok_ads.reconcile import (
-    ADDITIVE_METRICS,
-    WindowSums,
-    log_mismatch_count,
-    plan_totals,
-)
+from tap_tiktok_ads.reconcile import Reconciler
 from tap_tiktok_ads.report_queries import QueryPlanner, ReportQuery, report_filtering
 from tap_tiktok_ads.values import LOGGER, report_day, to_integer, to_number
 from tap_tiktok_ads.windows import DateWindow, date_windows, window_page_tasks
@@ -88,35 +76,35 @@ class ReportStream(AdvertiserPartitionedStream):
                 partial(self._adgroup_ids_of, advertiser_id) if self.splits_campaigns else None
             ),
         )
+        reconciler = Reconciler.of(
+            str(self.config.get("reconcile_totals") or "off"),
+            self.name,
+            self.data_level,
+            advertiser_id,
+            self.metric_types,
+        )
         # The next windows' plans (their first pages, which carry total_page, and any split a
         # too large or truncated query needs) are made a little ahead, so the page queue
         # flows across window boundaries instead of draining at each one, while the current
         # window's pages keep priority.
-        expected: dict[DateWindow, Any] = {}
-        plan = (
-            partial(self._plan_with_totals, planner, expected) if self._reconcile else planner.plan
-        )
+        plan = partial(reconciler.plan, planner.plan) if reconciler else planner.plan
         plans = prefetch_ordered(pool, (partial(plan, w) for w in windows), FIRST_PAGE_LOOKAHEAD)
         pages = prefetch_ordered(pool, window_page_tasks(windows, plans, fetch), depth)
         seen: set[tuple[str, str]] = set()
         name_field, unnamed = self.name_field, 0
-        rows = done = mismatches = 0
-        sums = self._window_sums()
+        rows = done = 0
         try:
             for window, page, is_last_page in pages:
                 for record in self._rows(page, seen):
                     if record[name_field] is None:
                         unnamed += 1
                     rows += 1
-                    if sums is not None:
-                        sums.add(record)
+                    if reconciler is not None:
+                        reconciler.add(record)
                     yield record
                 if is_last_page:
-                    if sums is not None:
-                        mismatches += self._reconcile_window(
-                            advertiser_id, window, sums, expected.pop(window, None)
-                        )
-                        sums = self._window_sums()
+                    if reconciler is not None:
+                        reconciler.window_done(window)
                     self._checkpoint(context, window.end)
                     seen = set()
                     done += 1
@@ -134,8 +122,8 @@ class ReportStream(AdvertiserPartitionedStream):
         except Exception:
             self._tap.stopping.set()
             raise
-        if self._reconcile:
-            log_mismatch_count(self.name, advertiser_id, mismatches)
+        if reconciler is not None:
+            reconciler.log_count()
         self._warn_unnamed(advertiser_id, unnamed)
 
     def _warn_unnamed(self, advertiser_id: str, unnamed: int) -> None:
@@ -151,59 +139,12 @@ class ReportStream(AdvertiserPartitionedStream):
                 name_field,
             )
 
-    # Reconciliation (reconcile_totals, ``reconcile``)
-
-    @cached_property
-    def _reconcile(self) -> str | None:
-        mode = str(self.config.get("reconcile_totals") or "off")
-        return None if mode == "off" else mode
-
-    def _window_sums(self) -> WindowSums | None:
-        if self._reconcile is None:
-            return None
-        return WindowSums(tuple(m for m in ADDITIVE_METRICS if m in self.metric_types))
-
-    @staticmethod
-    def _plan_with_totals(
-        planner: QueryPlanner, expected: dict[DateWindow, Any], window: DateWindow
-    ) -> list[tuple[ReportQuery, RawPage]]:
-        plan = planner.plan(window)
-        expected[window] = plan_totals(page for _, page in plan)
-        return plan
-
-    def _reconcile_window(
-        self, advertiser_id: str, window: DateWindow, sums: WindowSums, expected: Any
-    ) -> int:
-        """1 when the window's emitted totals differ from TikTok's (fatal with ``fail``)."""
-        if expected is None:
-            LOGGER.warning(
-                "%s for advertiser %s, window %s..%s: TikTok sent no total_metrics to reconcile",
-                self.name,
-                advertiser_id,
-                window.start,
-                window.end,
-            )
-            return 0
-        differences = sums.differences(expected)
-        if not differences:
-            return 0
-        line = (
-            f"Totals mismatch: {self.name} ({self.data_level}) for advertiser {advertiser_id}, "
-            f"window {window.start}..{window.end}: {'; '.join(differences)}"
-        )
-        if self._reconcile == "fail":
-            msg = f"{line}. The window's bookmark did not move; run the sync again"
-            raise FatalAPIError(msg)
-        LOGGER.warning("%s", line)
-        return 1
-
     # Async report tasks (async_reports, ``async_reports``)
 
     def _async_records(
         self, context: Context, advertiser_id: str, windows: list[DateWindow], mode: str
     ) -> Generator[dict[str, Any], None, list[DateWindow]]:
-        """The same records and bookmarks as the synchronous path, from one task per group
-        of windows: a task's rows are split by window and each window emitted in turn.
+        """The same records and bookmarks as the synchronous path, from async report tasks.
 
         Returns the windows left to the synchronous path: none, unless TikTok refuses the
         app async reports (40001; they are granted per app) and ``mode`` is ``auto``."""
@@ -216,66 +157,35 @@ class ReportStream(AdvertiserPartitionedStream):
             self._tap.async_rate_limiter.acquire,
             self._tap.stopping.wait,
         )
+        campaign_ids = self._campaign_ids(advertiser_id)  # a 40001 here is not about tasks
         unnamed = rows = done = 0
         try:
-            campaign_ids = self._campaign_ids(advertiser_id)
-            for group in task_groups(windows):
-                span = DateWindow(group[0].start, group[-1].end)
-                starts = [w.start.isoformat() for w in group]
-                by_window: list[list[dict[str, Any]]] = [[] for _ in group]
-                try:
-                    # Every task of the group first: TikTok works on them side by side.
-                    tasks = [report.create(span, ids) for ids in id_groups(campaign_ids)]
-                except NoPermissionError as error:
-                    return self._async_refused_by_tiktok(error, mode, windows[done:])
-                for task_id in tasks:
-                    for row in report.rows(task_id, span):
-                        day = str(row.get("stat_time_day") or "")[:10]
-                        by_window[max(bisect_right(starts, day) - 1, 0)].append(
-                            as_report_row(row, self.id_field)
-                        )
-                for index, window in enumerate(group):
-                    window_rows, by_window[index] = by_window[index], []
-                    for record in self._flatten(window_rows, set()):
-                        unnamed += record[self.name_field] is None
-                        rows += 1
-                        yield record
-                    self._checkpoint(context, window.end)
-                    done += 1
-                    LOGGER.info(
-                        "%s for advertiser %s: window %s..%s done (%d of %d, async), %d rows",
-                        self.name,
-                        advertiser_id,
-                        window.start,
-                        window.end,
-                        done,
-                        len(windows),
-                        rows,
-                    )
+            for window, window_rows in rows_by_window(report, windows, campaign_ids, self.id_field):
+                for record in self._flatten(window_rows, set()):
+                    unnamed += record[self.name_field] is None
+                    rows += 1
+                    yield record
+                self._checkpoint(context, window.end)
+                done += 1
+                LOGGER.info(
+                    "%s for advertiser %s: window %s..%s done (%d of %d, async), %d rows",
+                    self.name,
+                    advertiser_id,
+                    window.start,
+                    window.end,
+                    done,
+                    len(windows),
+                    rows,
+                )
+        except NoPermissionError as error:
+            refused(self.name, mode, error, windows[done:])
+            self._async_refused = True  # for this run's other advertisers too
+            return windows[done:]
         except Exception:
             self._tap.stopping.set()
             raise
         self._warn_unnamed(advertiser_id, unnamed)
         return []
-
-    def _async_refused_by_tiktok(
-        self, error: NoPermissionError, mode: str, left: list[DateWindow]
-    ) -> list[DateWindow]:
-        """auto: the synchronous path takes the windows left, for this and later partitions."""
-        if mode != "auto":
-            msg = (
-                f"async_reports 'always': TikTok refused report/task/create ({error}). TikTok "
-                "grants async reports per app: set async_reports to auto or off"
-            )
-            raise FatalAPIError(msg) from None
-        self._async_refused = True
-        LOGGER.warning(
-            "%s: TikTok refused async report tasks (%s); reading %d window(s) synchronously",
-            self.name,
-            error,
-            len(left),
-        )
-        return left
 
     def windows_for(self, advertiser_id: str, context: Context) -> list[DateWindow]:
         today = utc_now().astimezone(self._tap.advertisers.timezone(advertiser_id)).date()
@@ -332,7 +242,7 @@ class ReportStream(AdvertiserPartitionedStream):
                 query=query,
             ),
         }
-        if page == 1 and self._reconcile:
+        if page == 1 and self.config.get("reconcile_totals") not in (None, "off"):
             params["enable_total_metrics"] = True
         return RawPage.of(
             self.fetch_response(REPORT_PATH, params, {"advertiser_id": advertiser_id})
