@@ -18,7 +18,9 @@ must be true (settings check).
 When a task pays off: the synchronous path costs at least one request per 30-day window;
 the task path costs the campaign listing plus, per task, a create, a few checks and a
 download. ``auto`` takes tasks only when even that minimum is larger (no request is spent to
-decide), so daily runs (one or two windows) never use them.
+decide), so daily runs (one or two windows) never use them. TikTok grants async reports per
+app; when it refuses them (40001), ``auto`` leaves the windows to the synchronous path and
+``always`` stops.
 """
 
 from __future__ import annotations
@@ -45,8 +47,8 @@ TASK_DOWNLOAD_PATH = "/report/task/download/"
 WINDOWS_PER_TASK = 12
 #: Async report filters take at most this many ids (doc 1740302766489602).
 MAX_TASK_IDS = 20_000
-#: Checks to expect per task (the estimate behind ``auto``; waits double from 0.2 s, so five
-#: checks cover a task done within about 6 s of pacing and polling).
+#: Checks to expect per task (the estimate behind ``auto``): at 0.3 requests per second each
+#: check waits its turn (about 3.7 s), so five cover a task done within about 20 s.
 EXPECTED_CHECKS = 5
 #: Give up on a task that is not done after this long.
 TASK_TIMEOUT_S = 3600.0
