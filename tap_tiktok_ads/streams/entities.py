@@ -151,6 +151,8 @@ class AdsStream(EntityStream):
         if record is None:
             return None
         record["image_ids"] = [str(i) for i in record.get("image_ids") or []]
+        # An ad never modified may come without modify_time (seen by peer connectors).
+        record["modify_time"] = record.get("modify_time") or record.get("create_time")
         assert context is not None
         bookmark = self.get_context_state(context).get("replication_key_value")
         modified = record.get("modify_time")

@@ -193,3 +193,20 @@ def test_truncated_advertiser_report_stops_with_one_clear_line(sim, pinned_today
     finally:
         sim.config.set_switches({"sync_report_ad_limit": 20_000})
     assert "AUCTION_ADVERTISER" in str(failure.value)
+
+
+def test_without_include_deleted_deleted_ads_are_left_out(sim, pinned_today):
+    result = run_tap(
+        config_for(
+            sim,
+            include_deleted=False,
+            advertiser_ids=[sim.dataset.advertiser_ids[0]],
+            start_date="2026-11-20",
+        ),
+        streams=["ads", "ad_performance"],
+    )
+    ads = sim.dataset.ads[sim.dataset.advertiser_ids[0]]
+    live = {ad.ad_id for ad in ads if not ad.deleted}
+    assert live != {ad.ad_id for ad in ads}
+    assert {r["ad_id"] for r in result.records["ads"]} == live
+    assert {r["ad_id"] for r in result.records["ad_performance"]} == live
