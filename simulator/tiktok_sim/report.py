@@ -275,7 +275,9 @@ def report_scope(query: ReportQuery, dataset: Dataset, config: SimConfig) -> Sco
     groups = report_groups(query, dataset)
     days = (query.end - query.start).days + 1
     check_query_size(days, len(query.metrics), len(groups), config.query_size_limit)
-    keep = newest([g for group in groups for g in group.adgroups], config.sync_report_ad_limit)
+    # Each ad group counts once (ad rows share their ad group's leaves).
+    leaves = {g.adgroup_id: g for group in groups for g in group.adgroups}
+    keep = newest(list(leaves.values()), config.sync_report_ad_limit)
     if keep is None:
         return Scope(groups, {})
     truncated = [

@@ -210,3 +210,21 @@ def test_without_include_deleted_deleted_ads_are_left_out(sim, pinned_today):
     assert live != {ad.ad_id for ad in ads}
     assert {r["ad_id"] for r in result.records["ads"]} == live
     assert {r["ad_id"] for r in result.records["ad_performance"]} == live
+
+
+def test_truncated_ad_report_is_split_until_complete(sim, pinned_today):
+    advertiser_id = sim.dataset.advertiser_ids[0]
+    sim.config.set_switches({"sync_report_ad_limit": 2})
+    try:
+        result = run_tap(
+            config_for(sim, advertiser_ids=[advertiser_id], start_date="2026-11-18"),
+            streams=["ad_performance"],
+        )
+    finally:
+        sim.config.set_switches({"sync_report_ad_limit": 20_000})
+    start = date(2026, 11, 18)
+    rows = result.records["ad_performance"]
+    assert len(rows) == sim.dataset.report_row_count(LEVEL_AD, advertiser_id, start, END)
+    totals = sim.dataset.report_totals(LEVEL_AD, advertiser_id, start, END)
+    assert sum(Decimal(str(r["spend"])) for r in rows) == totals["spend"]
+    assert sum(r["likes"] for r in rows) == totals["likes"]
