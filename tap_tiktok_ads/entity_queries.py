@@ -11,8 +11,12 @@
   ``primary_status: STATUS_ALL``; ``campaign/get`` documents only ``STATUS_DELETE`` (deleted
   objects alone), so campaigns take a second pass for the deleted ones.
 
+``ad/get`` documents neither ``buying_types`` nor ``campaign_system_origins`` (nor a
+modification-time filter): one pass, deleted ads included with ``primary_status: STATUS_ALL``.
+
 Sources (TikTok API for Business v1.3): Get campaigns, doc 1739315828649986; Get ad groups, doc
-1739314558673922; Promote campaigns, doc 1785880454546433.
+1739314558673922; Get ads, doc 1735735588640770 (FilteringAdGet in TikTok's SDK); Promote
+campaigns, doc 1785880454546433.
 """
 
 from __future__ import annotations
@@ -67,3 +71,9 @@ def campaign_passes(*, include_deleted: bool) -> list[EntityPass]:
 def adgroup_passes(*, include_deleted: bool) -> list[EntityPass]:
     """``adgroup/get``: regular and TopView, deleted included with ``STATUS_ALL``."""
     return _passes([("", {"primary_status": "STATUS_ALL"} if include_deleted else {})])
+
+
+def ad_passes(*, include_deleted: bool) -> list[EntityPass]:
+    """``ad/get``: one listing, deleted included with ``STATUS_ALL``."""
+    filtering = {"primary_status": "STATUS_ALL"} if include_deleted else {}
+    return [EntityPass("all" if include_deleted else "", filtering, MAX_PAGE_SIZE)]

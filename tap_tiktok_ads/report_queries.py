@@ -77,14 +77,17 @@ def _halves(ids: Sequence[str]) -> list[tuple[str, ...]]:
 
 
 def report_filtering(
-    status_field: str, *, include_deleted: bool, query: ReportQuery
+    status_field: str | None, *, include_deleted: bool, query: ReportQuery
 ) -> list[dict[str, str]]:
-    """Every buying type and system origin, deleted objects on request, the query's ids."""
+    """Every buying type and system origin, deleted objects on request, the query's ids.
+
+    ``status_field`` None: the level has no status filter (advertiser rows hold everything).
+    """
     filters = [
         _in("buying_type", REPORT_BUYING_TYPES),
         _in("campaign_system_origins", ALL_SYSTEM_ORIGINS),
     ]
-    if include_deleted:
+    if include_deleted and status_field is not None:
         filters.insert(0, _in(status_field, ("STATUS_ALL",)))
     filters.extend(_in(name, ids) for name, ids in query.filters().items())
     return filters
@@ -109,6 +112,8 @@ class QueryPlanner:
     fetch_first_page: Callable[[ReportQuery], RawPage]
     campaign_ids: Callable[[], list[str]]
     adgroup_ids_of: Callable[[str], list[str]] | None = None
+    #: False for advertiser rows: narrower queries would have to be summed into one row.
+    splittable: bool = True
 
     def plan(self, window: DateWindow) -> list[tuple[ReportQuery, RawPage]]:
         return self._resolve(ReportQuery(window))
@@ -164,6 +169,12 @@ class QueryPlanner:
     def _narrower(self, query: ReportQuery, warning: str) -> list[ReportQuery]:
         """Queries covering the same objects, each with a smaller scope."""
         cannot = f"{self._where(query)} is truncated by TikTok (X-Tt-Ads-Throttle: {warning})"
+        if not self.splittable:
+            msg = (
+                f"{cannot}; its rows cannot be split by campaign. Deselect this stream and sum "
+                "campaign_performance instead"
+            )
+            raise FatalAPIError(msg)
         if query.adgroup_ids is not None:
             if len(query.adgroup_ids) == 1:
                 msg = f"{cannot}; the tap cannot split one ad group further. Please report it"

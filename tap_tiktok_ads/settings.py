@@ -176,7 +176,7 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         default=True,
         title="Include deleted",
         description=(
-            "Include deleted campaigns and ad groups in entities and reports; their "
+            "Include deleted campaigns, ad groups and ads in entities and reports; their "
             "spend is real, and without them totals fall short of Ads Manager."
         ),
     ),

@@ -51,6 +51,12 @@ def parse_args(argv: list[str] | None = None) -> SimConfig:
     parser.add_argument("--advertisers", type=int, default=defaults.advertisers)
     parser.add_argument("--campaigns", type=int, default=defaults.campaigns, help="per advertiser")
     parser.add_argument("--adgroups", type=int, default=defaults.adgroups, help="per advertiser")
+    parser.add_argument(
+        "--ads-per-adgroup",
+        type=int,
+        default=defaults.ads_per_adgroup,
+        help="ad groups have 1 to this many ads, cycling",
+    )
     parser.add_argument("--days", type=int, default=defaults.days)
     parser.add_argument(
         "--end-date", type=date.fromisoformat, default=None, help="YYYY-MM-DD (default: today)"
@@ -126,6 +132,7 @@ def parse_args(argv: list[str] | None = None) -> SimConfig:
             advertisers=args.advertisers,
             campaigns=args.campaigns,
             adgroups=args.adgroups,
+            ads_per_adgroup=args.ads_per_adgroup,
             days=args.days,
             end_date=args.end_date,
             latency_ms=args.latency_ms,

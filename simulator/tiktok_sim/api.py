@@ -8,12 +8,18 @@ from typing import Any
 
 from tiktok_sim.auth import AuthError, IssuedTokens, TokenStore
 from tiktok_sim.config import SimConfig
-from tiktok_sim.dataset import AdGroup, Campaign, Dataset
+from tiktok_sim.dataset import Ad, AdGroup, Campaign, Dataset
 from tiktok_sim.entity_filters import TOP_VIEW_MAX_PAGE_SIZE, EntityFilters, parse_entity_filters
 from tiktok_sim.kinds import PROMOTE
 from tiktok_sim.params import ApiError, Params, param_error
 from tiktok_sim.report import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, parse_report_query, report_page
-from tiktok_sim.shapes import adgroup_status, campaign_status, primary_status, secondary_left_out
+from tiktok_sim.shapes import (
+    ad_status,
+    adgroup_status,
+    campaign_status,
+    primary_status,
+    secondary_left_out,
+)
 from tiktok_sim.tasks import CSV_TYPE, TaskBoard
 
 MAX_ADVERTISER_IDS = 100
@@ -56,6 +62,29 @@ ADGROUP_FIELDS = (
     "create_time",
     "modify_time",
     "campaign_system_origin",
+)
+# ad/get's fields (doc 1735735588640770), the creative ones the simulator has.
+AD_FIELDS = (
+    "advertiser_id",
+    "campaign_id",
+    "campaign_name",
+    "adgroup_id",
+    "adgroup_name",
+    "ad_id",
+    "ad_name",
+    "ad_text",
+    "call_to_action",
+    "video_id",
+    "image_ids",
+    "landing_page_url",
+    "display_name",
+    "identity_id",
+    "identity_type",
+    "ad_format",
+    "operation_status",
+    "secondary_status",
+    "create_time",
+    "modify_time",
 )
 # The only settings campaign/get and adgroup/get return for Promote objects (docs
 # 1739315828649986, 1739314558673922), plus campaign_system_origin.
@@ -121,6 +150,7 @@ class Api:
             "/advertiser/info/": Route("GET", self.advertiser_info),
             "/campaign/get/": Route("GET", self.campaign_get),
             "/adgroup/get/": Route("GET", self.adgroup_get),
+            "/ad/get/": Route("GET", self.ad_get),
             "/report/integrated/get/": Route("GET", self.report),
             "/report/task/create/": Route("POST", self.task_create),
             "/report/task/check/": Route("GET", self.task_check),
@@ -306,6 +336,65 @@ class Api:
                 items.append(self._adgroup_record(g, campaign, secondary, fields))
         limit = TOP_VIEW_MAX_PAGE_SIZE if filters.top_view else MAX_PAGE_SIZE
         return self._page(params, items, limit)
+
+    def ad_get(self, params: Params, allowed: frozenset[str]) -> dict[str, Any]:
+        advertiser_id = self._advertiser_id(params, allowed)
+        fields = self._fields(params, AD_FIELDS)
+        filters = self._entity_filters(params, "ad")
+        items = []
+        for ad in self.dataset.ads[advertiser_id]:
+            ad_group = self.dataset.adgroup(ad.adgroup_id)
+            campaign = self.dataset.campaign(ad.campaign_id)
+            assert ad_group is not None
+            assert campaign is not None
+            secondary = ad_status(ad, ad_group, campaign)
+            if (filters.ad_ids is None or ad.ad_id in filters.ad_ids) and filters.keeps(
+                ad.deleted,
+                primary_status(ad.deleted, ad.enabled, secondary),
+                secondary,
+                campaign.buying_type,
+                campaign.system_origin,
+                (ad.campaign_id, ad.adgroup_id),
+                ad.ad_name,
+                campaign.objective_type,
+                ad.create_time,
+            ):
+                items.append(self._ad_record(ad, ad_group, campaign, secondary, fields))
+        return self._page(params, items)
+
+    def _ad_record(
+        self,
+        ad: Ad,
+        ad_group: AdGroup,
+        campaign: Campaign,
+        secondary: str,
+        fields: tuple[str, ...],
+    ) -> dict[str, Any]:
+        record: dict[str, Any] = {
+            "advertiser_id": ad.advertiser_id,
+            "campaign_id": ad.campaign_id,
+            "campaign_name": campaign.campaign_name,
+            "adgroup_id": ad.adgroup_id,
+            "adgroup_name": ad_group.adgroup_name,
+            "ad_id": ad.ad_id,
+            "ad_name": ad.ad_name,
+            "ad_text": ad.ad_text,
+            "call_to_action": ad.call_to_action,
+            "video_id": ad.video_id,
+            "image_ids": list(ad.image_ids),
+            "landing_page_url": ad.landing_page_url,
+            "display_name": f"Sim Brand {ad.identity_id[-3:]}",
+            "identity_id": ad.identity_id,
+            "identity_type": ad.identity_type,
+            "ad_format": ad.ad_format,
+            "operation_status": "ENABLE" if ad.enabled and not ad.deleted else "DISABLE",
+            "secondary_status": secondary,
+            "create_time": ad.create_time,
+            "modify_time": ad.modify_time,
+        }
+        if secondary_left_out(ad.ad_id, ad.deleted, self.config.real_value_shapes):
+            del record["secondary_status"]
+        return {name: record[name] for name in fields if name in record}
 
     def _campaign_record(
         self, campaign: Campaign, secondary: str, fields: tuple[str, ...]

@@ -20,6 +20,8 @@ class SimConfig:
     advertisers: int = 2
     campaigns: int = 5
     adgroups: int = 20
+    # Ads per ad group cycle from 1 to this (ad group g has 1 + g % ads_per_adgroup).
+    ads_per_adgroup: int = 3
     days: int = 90
     end_date: date | None = None
     latency_ms: int = 0
@@ -72,7 +74,7 @@ class SimConfig:
     async_reports_allowed: bool = True
 
     def __post_init__(self) -> None:
-        for name in ("advertisers", "campaigns", "adgroups", "days"):
+        for name in ("advertisers", "campaigns", "adgroups", "ads_per_adgroup", "days"):
             if getattr(self, name) < 1:
                 raise ValueError(f"SimConfig.{name} must be at least 1")
         for name in ("topview_campaigns", "promote_campaigns", "latency_ms"):

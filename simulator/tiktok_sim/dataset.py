@@ -1,8 +1,10 @@
-"""The deterministic data model: advertisers, campaigns, ad groups and their daily metrics.
+"""The deterministic data model: advertisers, campaigns, ad groups, ads and their daily metrics.
 
 Entities are small and kept in memory. Report rows are never materialised: the metrics of one
 (ad group, day) are derived from a hash of (seed, ad group id, day), and campaign or advertiser
 rows are sums of those leaves, so any page of any report is computed from its row index alone.
+An ad's numbers are its share of its ad group's leaf (integer shares, the last ad takes the
+remainder), so ad rows add up exactly to the ad group's.
 Counts and spend are integers (spend in cents) so sums are exact across levels.
 """
 
@@ -44,7 +46,9 @@ __all__ = ["ADDITIVE_METRICS", "COUNTERS", "UNAVAILABLE", "Totals", "combine", "
 LEVEL_ADVERTISER = "AUCTION_ADVERTISER"
 LEVEL_CAMPAIGN = "AUCTION_CAMPAIGN"
 LEVEL_ADGROUP = "AUCTION_ADGROUP"
-LEVELS = (LEVEL_ADVERTISER, LEVEL_CAMPAIGN, LEVEL_ADGROUP)
+LEVEL_AD = "AUCTION_AD"
+LEVELS = (LEVEL_ADVERTISER, LEVEL_CAMPAIGN, LEVEL_ADGROUP, LEVEL_AD)
+CALLS_TO_ACTION = ("LEARN_MORE", "SHOP_NOW", "SIGN_UP", "DOWNLOAD", "CONTACT_US", "WATCH_NOW")
 
 
 @dataclass(frozen=True)
@@ -104,6 +108,30 @@ class AdGroup:
     result_is_conversion: bool = field(repr=False, default=False)
 
 
+@dataclass(frozen=True)
+class Ad:
+    ad_id: str
+    adgroup_id: str
+    campaign_id: str
+    advertiser_id: str
+    ad_name: str
+    ad_text: str
+    call_to_action: str
+    video_id: str | None
+    image_ids: tuple[str, ...]
+    landing_page_url: str
+    identity_id: str
+    identity_type: str
+    ad_format: str
+    deleted: bool
+    enabled: bool
+    create_time: str
+    modify_time: str
+    # Generation parameters (not API fields): this ad's place among its ad group's ads.
+    position: int = field(repr=False, default=0)
+    weights: tuple[int, ...] = field(repr=False, default=(1,))
+
+
 class Dataset:
     """Everything the simulator serves, derived from ``SimConfig`` (seed and sizes)."""
 
@@ -116,9 +144,11 @@ class Dataset:
         self.advertisers: list[Advertiser] = []
         self.campaigns: dict[str, list[Campaign]] = {}
         self.adgroups: dict[str, list[AdGroup]] = {}
+        self.ads: dict[str, list[Ad]] = {}
         self._advertiser_by_id: dict[str, Advertiser] = {}
         self._campaign_by_id: dict[str, Campaign] = {}
         self._adgroup_by_id: dict[str, AdGroup] = {}
+        self._ads_by_adgroup: dict[str, list[Ad]] = {}
         for a in range(config.advertisers):
             self._build_advertiser(a)
 
@@ -129,7 +159,7 @@ class Dataset:
         return f"7{self._seed % 1000:03d}{a:015d}"
 
     def _object_id(self, kind: int, a: int, n: int) -> str:
-        # 19 digits: kind (18 campaign, 19 ad group), seed, advertiser index, object index.
+        # 19 digits: kind (18 campaign, 19 ad group, 17 ad), seed, advertiser index, object index.
         return f"{kind}{self._seed % 1000:03d}{a:05d}{n:09d}"
 
     def _build_advertiser(self, a: int) -> None:
@@ -174,6 +204,53 @@ class Dataset:
         self.campaigns[advertiser.advertiser_id] = campaigns
         self._adgroup_by_id.update((g.adgroup_id, g) for g in ad_groups)
         self._campaign_by_id.update((c.campaign_id, c) for c in campaigns)
+        ads: list[Ad] = []
+        for g, ad_group in enumerate(ad_groups):
+            group_ads = self._build_ads(advertiser, ad_group, g, len(ads))
+            self._ads_by_adgroup[ad_group.adgroup_id] = group_ads
+            ads.extend(group_ads)
+        self.ads[advertiser.advertiser_id] = ads
+
+    def _build_ads(self, advertiser: Advertiser, ad_group: AdGroup, g: int, first: int) -> list[Ad]:
+        """1 to ``ads_per_adgroup`` ads (cycling over ad groups), with integer spend shares."""
+        count = 1 + g % self.config.ads_per_adgroup
+        u = uniforms(f"{self._seed}:ads:{ad_group.adgroup_id}")
+        weights = tuple(1 + int(u[i] * 9) for i in range(count))
+        created = datetime.strptime(ad_group.create_time, "%Y-%m-%d %H:%M:%S")
+        ads = []
+        for k in range(count):
+            n = first + k
+            v = uniforms(f"{self._seed}:ad:{advertiser.index}:{n}")
+            video = v[0] < 0.8  # most TikTok ads are video; the rest image (carousel) ads
+            ad_id = self._object_id(17, advertiser.index, n)
+            ads.append(
+                Ad(
+                    ad_id=ad_id,
+                    adgroup_id=ad_group.adgroup_id,
+                    campaign_id=ad_group.campaign_id,
+                    advertiser_id=advertiser.advertiser_id,
+                    ad_name=f"Ad {k + 1} - {ad_group.adgroup_name}",
+                    ad_text=f"Try it today: offer {n + 1}",
+                    call_to_action=CALLS_TO_ACTION[n % len(CALLS_TO_ACTION)],
+                    video_id=f"v10033g50000sim{n:09d}" if video else None,
+                    image_ids=() if video else tuple(f"ad-site-i18n-sg/sim{n}-{i}" for i in (1, 2)),
+                    landing_page_url=f"https://shop.example.com/p/{n + 1}?src=tiktok",
+                    identity_id=f"69{advertiser.index:05d}{self._seed % 1000:03d}",
+                    identity_type="CUSTOMIZED_USER",
+                    ad_format="SINGLE_VIDEO" if video else "CAROUSEL_ADS",
+                    # Deleting an ad group deletes its ads; now and then one ad alone is.
+                    deleted=ad_group.deleted or (k == 1 and v[1] < 0.3),
+                    enabled=v[2] > 0.1,
+                    create_time=utc_text(created + timedelta(minutes=5 + k)),
+                    modify_time=utc_text(
+                        created
+                        + timedelta(minutes=5 + k, days=int(v[3] * 30), seconds=int(v[4] * 86400))
+                    ),
+                    position=k,
+                    weights=weights,
+                )
+            )
+        return ads
 
     @staticmethod
     def _regular(c: int) -> Spec:
@@ -229,6 +306,9 @@ class Dataset:
             buying_type=spec.buying_type,
             system_origin=spec.system_origin,
         )
+
+    def ads_of(self, ad_group: AdGroup) -> list[Ad]:
+        return self._ads_by_adgroup[ad_group.adgroup_id]
 
     def advertiser(self, advertiser_id: str) -> Advertiser | None:
         return self._advertiser_by_id.get(advertiser_id)
@@ -326,6 +406,28 @@ class Dataset:
         # About 3% of ad-group days have no reach figure ("-").
         return Totals(counters, reach, reach_known=u[7] <= 0.97)
 
+    def ad_leaf(self, ad: Ad, day: date) -> Totals:
+        """An ad's share of its ad group's leaf: the shares of one ad group add up exactly."""
+        group = self.leaf(self._adgroup_by_id[ad.adgroup_id], day)
+        total, last = sum(ad.weights), len(ad.weights) - 1
+
+        def share(value: int, k: int) -> int:
+            return value * ad.weights[k] // total
+
+        if ad.position < last:
+            counters = [share(value, ad.position) for value in group.counters]
+        else:
+            counters = [
+                value - sum(share(value, k) for k in range(last)) for value in group.counters
+            ]
+        reach = min(group.reach, counters[INDEX["impressions"]])
+        return Totals(counters, reach * ad.weights[ad.position] // total, group.reach_known)
+
+    def aggregate_ads(self, ads: Sequence[Ad], days: Sequence[date]) -> Totals:
+        if len(ads) == 1 and len(days) == 1:
+            return self.ad_leaf(ads[0], days[0])
+        return combine(self.ad_leaf(ad, d) for ad in ads for d in days)
+
     def aggregate(self, ad_groups: Sequence[AdGroup], days: Sequence[date]) -> Totals:
         if len(ad_groups) == 1 and len(days) == 1:  # the common ad-group-day row: no summing
             return self.leaf(ad_groups[0], days[0])
@@ -347,6 +449,13 @@ class Dataset:
             ]
         if level == LEVEL_ADGROUP:
             return [(g.adgroup_id, [g]) for g in self.list_adgroups(advertiser_id, include_deleted)]
+        if level == LEVEL_AD:
+            # Ad rows carry the ad's share; their sum per ad group is the ad group's leaf.
+            return [
+                (ad.ad_id, [self._adgroup_by_id[ad.adgroup_id]])
+                for ad in self.ads[advertiser_id]
+                if include_deleted or not ad.deleted
+            ]
         raise ValueError(f"unknown data level {level}")
 
     def days_with_data(self, advertiser_id: str, start: date, end: date) -> list[date]:
@@ -380,12 +489,16 @@ class Dataset:
     ) -> dict[str, int | Decimal]:
         """Sums of the additive metrics over every row of such a report (spend as Decimal)."""
         days = self.days_with_data(advertiser_id, start, end)
-        ad_groups = [
-            g
-            for _, groups in self.report_groups(level, advertiser_id, include_deleted)
-            for g in groups
-        ]
-        totals = self.aggregate(ad_groups, days)
+        if level == LEVEL_AD:
+            ads = [ad for ad in self.ads[advertiser_id] if include_deleted or not ad.deleted]
+            totals = self.aggregate_ads(ads, days)
+        else:
+            ad_groups = [
+                g
+                for _, groups in self.report_groups(level, advertiser_id, include_deleted)
+                for g in groups
+            ]
+            totals = self.aggregate(ad_groups, days)
         result: dict[str, int | Decimal] = {}
         for name in ADDITIVE_METRICS:
             value = totals.counters[INDEX[name]]

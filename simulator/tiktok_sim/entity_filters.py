@@ -1,4 +1,4 @@
-"""``filtering`` of /campaign/get/ and /adgroup/get/ as each page documents it.
+"""``filtering`` of /campaign/get/, /adgroup/get/ and /ad/get/ as each page documents it.
 
 * campaign/get (doc 1739315828649986): deleted campaigns only with ``primary_status``
   STATUS_DELETE or ``secondary_status`` CAMPAIGN_STATUS_DELETE; STATUS_ALL is not documented
@@ -7,6 +7,11 @@
 * Both: ``buying_types`` defaults to [AUCTION, RESERVATION_RF] and RESERVATION_TOP_VIEW must be
   requested alone; ``campaign_system_origins`` defaults to [TT_ADS_PLATFORM] (add PROMOTE).
   With RESERVATION_TOP_VIEW, adgroup/get pages hold at most 100.
+* ad/get (doc 1735735588640770; the official SDK's FilteringAdGet): ad, ad group and campaign
+  ids, ``primary_status`` (STATUS_ALL includes deleted ads), ``secondary_status``,
+  ``objective_type``, ``billing_events`` and a creation time range. It documents no
+  ``buying_types``/``campaign_system_origins`` and no modification-time filter, so the
+  simulator hides no ads by buying type or origin.
 """
 
 from __future__ import annotations
@@ -75,9 +80,30 @@ ADGROUP_FILTERS = frozenset(
         "split_test_enabled",
     }
 )
-DELETED_SECONDARY = frozenset(
-    {"CAMPAIGN_STATUS_DELETE", "ADGROUP_STATUS_DELETE", "ADGROUP_STATUS_CAMPAIGN_DELETE"}
+AD_FILTERS = frozenset(
+    {
+        "ad_ids",
+        "adgroup_ids",
+        "campaign_ids",
+        "billing_events",
+        "creation_filter_start_time",
+        "creation_filter_end_time",
+        "objective_type",
+        "primary_status",
+        "secondary_status",
+    }
 )
+DELETED_SECONDARY = frozenset(
+    {
+        "CAMPAIGN_STATUS_DELETE",
+        "ADGROUP_STATUS_DELETE",
+        "ADGROUP_STATUS_CAMPAIGN_DELETE",
+        "AD_STATUS_DELETE",
+        "AD_STATUS_ADGROUP_DELETE",
+        "AD_STATUS_CAMPAIGN_DELETE",
+    }
+)
+DOCUMENTED = {"campaign": CAMPAIGN_FILTERS, "adgroup": ADGROUP_FILTERS, "ad": AD_FILTERS}
 
 
 @dataclass(frozen=True)
@@ -93,6 +119,7 @@ class EntityFilters:
     created_from: str | None
     created_to: str | None
     top_view: bool  # buying_types ["RESERVATION_TOP_VIEW"] asked for (pages of 100 at most)
+    ad_ids: frozenset[str] | None = None
 
     def keeps(  # noqa: PLR0917 - the object's filterable properties
         self,
@@ -167,8 +194,8 @@ def _text(filtering: dict[str, Any], name: str) -> str | None:
 def parse_entity_filters(
     filtering: dict[str, Any], endpoint: str, hide_special: bool, documented_only: bool
 ) -> EntityFilters:
-    """``endpoint`` is "campaign" or "adgroup"."""
-    documented = CAMPAIGN_FILTERS if endpoint == "campaign" else ADGROUP_FILTERS
+    """``endpoint`` is "campaign", "adgroup" or "ad"."""
+    documented = DOCUMENTED[endpoint]
     unknown = sorted(set(filtering) - documented)
     if unknown and documented_only:
         raise param_error(f"filtering: Unknown filter field(s) {', '.join(unknown)}.")
@@ -181,6 +208,8 @@ def parse_entity_filters(
             "deleted campaigns use primary_status STATUS_DELETE or secondary_status "
             "CAMPAIGN_STATUS_DELETE."
         )
+    # ad/get has no filter to reveal TopView/Promote ads, so it hides none.
+    hide_special = hide_special and endpoint != "ad"
     buying_default = (
         frozenset({AUCTION, RESERVATION_RF}) if hide_special else frozenset(BUYING_TYPES)
     )
@@ -198,10 +227,11 @@ def parse_entity_filters(
         buying_types=buying,
         origins=_choices(filtering, "campaign_system_origins", ORIGINS, origin_default),
         campaign_ids=_id_set(filtering, "campaign_ids"),
-        adgroup_ids=_id_set(filtering, "adgroup_ids") if endpoint == "adgroup" else None,
-        name=_text(filtering, name_field),
+        adgroup_ids=_id_set(filtering, "adgroup_ids") if endpoint != "campaign" else None,
+        name=_text(filtering, name_field) if endpoint != "ad" else None,
         objective_type=_text(filtering, "objective_type"),
         created_from=_text(filtering, "creation_filter_start_time"),
         created_to=_text(filtering, "creation_filter_end_time"),
         top_view="buying_types" in filtering and TOP_VIEW in buying,
+        ad_ids=_id_set(filtering, "ad_ids") if endpoint == "ad" else None,
     )

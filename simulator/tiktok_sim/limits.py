@@ -5,9 +5,10 @@
   objects at the data level, after filters), so halving the date window always helps.
 * Truncation (sync report doc 1740302848100353, FAQ 1738864850353154): a synchronous report
   processes only the newest 20,000 ads of its scope (by create time) and says so in the
-  ``X-Tt-Ads-Throttle`` response header. The simulator has no ads below ad groups, so its unit
-  is the ad group; narrowing the scope with ``campaign_ids``/``adgroup_ids`` filters helps,
-  shortening the date window does not (as with TikTok).
+  ``X-Tt-Ads-Throttle`` response header. The simulator's unit is the ad group (an ad-level
+  report keeps the ads of the ad groups kept); narrowing the scope with
+  ``campaign_ids``/``adgroup_ids`` filters helps, shortening the date window does not (as
+  with TikTok).
 """
 
 from __future__ import annotations

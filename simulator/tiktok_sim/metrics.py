@@ -91,6 +91,10 @@ class Totals:
         if name == "average_video_play":
             plays = c[INDEX["video_play_actions"]]
             return hundredths(c[INDEX["play_time_ds"]], plays * 10) if plays else "0.00"
+        if name in ("cash_spend", "voucher_spend"):
+            # A tenth of the spend paid with ad credit (vouchers); the two add up to spend.
+            voucher = spend // 10
+            return format_cents(voucher if name == "voucher_spend" else spend - voucher)
         if name == "reach":
             return str(self.reach) if self.reach_known else UNAVAILABLE
         if name == "frequency":

@@ -8,10 +8,12 @@ from typing import Any
 
 from tiktok_sim.config import SimConfig
 from tiktok_sim.dataset import (
+    LEVEL_AD,
     LEVEL_ADGROUP,
     LEVEL_ADVERTISER,
     LEVEL_CAMPAIGN,
     LEVELS,
+    Ad,
     AdGroup,
     Dataset,
     Totals,
@@ -39,17 +41,32 @@ METRICS = frozenset(ADDITIVE_METRICS) | {
     "conversion_rate",
     "cost_per_result",
     "average_video_play",
+    "cash_spend",
+    "voucher_spend",
 }
+# Metrics the API serves at one data level only: the spend split into cash and ad credit is
+# an account-level figure ("supported at advertiser level"); elsewhere 40002.
+LEVEL_ONLY_METRICS = {"cash_spend": LEVEL_ADVERTISER, "voucher_spend": LEVEL_ADVERTISER}
 # Attribute metrics (object properties) allowed per data level.
 ATTRIBUTE_METRICS = {
     LEVEL_ADVERTISER: ("advertiser_name", "currency"),
     LEVEL_CAMPAIGN: ("campaign_name", "objective_type"),
     LEVEL_ADGROUP: ("adgroup_name", "campaign_id", "campaign_name"),
+    LEVEL_AD: (
+        "ad_name",
+        "ad_text",
+        "call_to_action",
+        "adgroup_id",
+        "adgroup_name",
+        "campaign_id",
+        "campaign_name",
+    ),
 }
 ID_DIMENSION = {
     LEVEL_ADVERTISER: "advertiser_id",
     LEVEL_CAMPAIGN: "campaign_id",
     LEVEL_ADGROUP: "adgroup_id",
+    LEVEL_AD: "ad_id",
 }
 DAY = "stat_time_day"
 
@@ -61,6 +78,8 @@ class ReportGroup:
     dimensions: dict[str, str]
     attributes: dict[str, str]
     adgroups: list[AdGroup]
+    #: AUCTION_AD rows: the ads summed (their shares of ``adgroups``' leaves).
+    ads: list[Ad] | None = None
 
 
 @dataclass(frozen=True)
@@ -133,7 +152,7 @@ def _parse_metrics(params: Params, level: str, dimensions: list[str]) -> list[st
                 raise param_error(
                     f"metrics: Attribute metric {name} needs the {ID_DIMENSION[level]} dimension."
                 )
-        elif name not in METRICS:
+        elif name not in METRICS or LEVEL_ONLY_METRICS.get(name, level) != level:
             raise param_error(
                 f"metrics: Invalid metric {name} for report_type BASIC and data_level {level}."
             )
@@ -200,6 +219,22 @@ def report_groups(query: ReportQuery, dataset: Dataset) -> list[ReportGroup]:
                     leaves(dataset.adgroups_of(campaign)),
                 )
                 groups.append(group)
+    elif query.level == LEVEL_AD:
+        for ad_group in leaves(dataset.adgroups[advertiser_id]):
+            parent = dataset.campaign(ad_group.campaign_id)
+            assert parent is not None
+            for ad in dataset.ads_of(ad_group):
+                if _status_kept(ad.deleted, filters) and filters.keeps_ad(ad):
+                    attributes = {
+                        "ad_name": ad.ad_name,
+                        "ad_text": ad.ad_text,
+                        "call_to_action": ad.call_to_action,
+                        "adgroup_id": ad_group.adgroup_id,
+                        "adgroup_name": ad_group.adgroup_name,
+                        "campaign_id": ad_group.campaign_id,
+                        "campaign_name": parent.campaign_name,
+                    }
+                    groups.append(ReportGroup({"ad_id": ad.ad_id}, attributes, [ad_group], [ad]))
     else:
         for ad_group in leaves(dataset.adgroups[advertiser_id]):
             if _status_kept(ad_group.deleted, filters):
@@ -216,7 +251,8 @@ def report_groups(query: ReportQuery, dataset: Dataset) -> list[ReportGroup]:
     groups = [group for group in groups if group.adgroups]
     if ID_DIMENSION[query.level] not in query.dimensions and groups:
         # Without the id dimension all objects collapse into one row per day.
-        groups = [ReportGroup({}, {}, [g for group in groups for g in group.adgroups])]
+        ads = None if query.level != LEVEL_AD else [a for group in groups for a in group.ads or []]
+        groups = [ReportGroup({}, {}, [g for group in groups for g in group.adgroups], ads)]
     return groups
 
 
@@ -239,11 +275,18 @@ def report_scope(query: ReportQuery, dataset: Dataset, config: SimConfig) -> Sco
     groups = report_groups(query, dataset)
     days = (query.end - query.start).days + 1
     check_query_size(days, len(query.metrics), len(groups), config.query_size_limit)
-    keep = newest([g for group in groups for g in group.adgroups], config.sync_report_ad_limit)
+    # Each ad group counts once (ad rows share their ad group's leaves).
+    leaves = {g.adgroup_id: g for group in groups for g in group.adgroups}
+    keep = newest(list(leaves.values()), config.sync_report_ad_limit)
     if keep is None:
         return Scope(groups, {})
     truncated = [
-        replace(g, adgroups=[a for a in g.adgroups if a.adgroup_id in keep]) for g in groups
+        replace(
+            g,
+            adgroups=[a for a in g.adgroups if a.adgroup_id in keep],
+            ads=None if g.ads is None else [a for a in g.ads if a.adgroup_id in keep],
+        )
+        for g in groups
     ]
     assert config.sync_report_ad_limit is not None
     return Scope(
@@ -272,7 +315,7 @@ def report_page(
             group, row_days = groups[index // len(days)], [days[index % len(days)]]
         else:
             group, row_days = groups[index], days
-        totals = dataset.aggregate(group.adgroups, row_days)
+        totals = _totals(dataset, group, row_days)
         rows.append(_row(query, group, row_days, totals, config.real_value_shapes))
     data: dict[str, Any] = {
         "list": rows,
@@ -284,11 +327,20 @@ def report_page(
         },
     }
     if query.total_metrics:
-        every = dataset.aggregate([g for group in groups for g in group.adgroups], days)
+        if query.level == LEVEL_AD:
+            every = dataset.aggregate_ads([a for group in groups for a in group.ads or []], days)
+        else:
+            every = dataset.aggregate([g for group in groups for g in group.adgroups], days)
         data["total_metrics"] = {
             name: every.metric(name) for name in query.metrics if name in METRICS
         }
     return data, scope.headers
+
+
+def _totals(dataset: Dataset, group: ReportGroup, days: list[date]) -> Totals:
+    if group.ads is not None:
+        return dataset.aggregate_ads(group.ads, days)
+    return dataset.aggregate(group.adgroups, days)
 
 
 def _row(

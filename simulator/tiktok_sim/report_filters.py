@@ -18,11 +18,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from tiktok_sim.dataset import LEVEL_ADGROUP, LEVEL_CAMPAIGN, AdGroup, Campaign
+from tiktok_sim.dataset import LEVEL_AD, LEVEL_ADGROUP, LEVEL_CAMPAIGN, Ad, AdGroup, Campaign
 from tiktok_sim.kinds import ADS_PLATFORM, AUCTION, BUYING_TYPES, ORIGINS, RESERVATION_RF
 from tiktok_sim.params import param_error
 
-STATUS_FILTER_FIELD = {LEVEL_CAMPAIGN: "campaign_status", LEVEL_ADGROUP: "adgroup_status"}
+STATUS_FILTER_FIELD = {
+    LEVEL_CAMPAIGN: "campaign_status",
+    LEVEL_ADGROUP: "adgroup_status",
+    LEVEL_AD: "ad_status",
+}
 LIST_OPERATORS = frozenset({"IN", "NOT_IN", "CONTAIN_ANY_OF", "BETWEEN"})
 OPERATORS = LIST_OPERATORS | {"MATCH", "GREATER_EQUAL", "GREATER_THAN", "LOWER_EQUAL", "LOWER_THAN"}
 MAX_FILTER_IDS = 100  # "you can pass in up to 100 IDs at a time"
@@ -84,6 +88,11 @@ class ReportFilters:
     conditions: tuple[Condition, ...]
     buying_types: frozenset[str]
     origins: frozenset[str]
+    #: ``ad_ids`` conditions (AUCTION_AD only): they pick ads, not ad-group leaves.
+    ad_conditions: tuple[Condition, ...] = ()
+
+    def keeps_ad(self, ad: Ad) -> bool:
+        return all(c.test(ad.ad_id) for c in self.ad_conditions)
 
     def keeps(self, ad_group: AdGroup, campaign: Campaign) -> bool:
         if campaign.buying_type not in self.buying_types:
@@ -137,6 +146,7 @@ def _deleted_mode(field_name: str, op: str, values: tuple[str, ...]) -> str:
 def parse_filters(items: list[Any] | None, level: str, hide_special: bool) -> ReportFilters:
     deleted = "exclude"
     conditions: list[Condition] = []
+    ad_conditions: list[Condition] = []
     buying_types = frozenset({AUCTION, RESERVATION_RF}) if hide_special else frozenset(BUYING_TYPES)
     origins = frozenset({ADS_PLATFORM}) if hide_special else frozenset(ORIGINS)
     for item in items or []:
@@ -156,13 +166,14 @@ def parse_filters(items: list[Any] | None, level: str, hide_special: bool) -> Re
             buying_types = _choice(field_name, op, values, BUYING_TYPES)
         elif field_name == "campaign_system_origins":
             origins = _choice(field_name, op, values, ORIGINS)
-        elif field_name in LEAF_VALUES:
-            if field_name in ID_FIELDS and len(values) > MAX_FILTER_IDS:
+        elif field_name in LEAF_VALUES or (field_name == "ad_ids" and level == LEVEL_AD):
+            if (field_name in ID_FIELDS or field_name == "ad_ids") and len(values) > MAX_FILTER_IDS:
                 raise param_error(
                     f"filtering: {field_name} takes at most {MAX_FILTER_IDS} ids, "
                     f"got {len(values)}."
                 )
-            conditions.append(Condition(field_name, op, values))
+            target = ad_conditions if field_name == "ad_ids" else conditions
+            target.append(Condition(field_name, op, values))
         else:
             raise param_error(f"filtering: Invalid field_name {field_name} for data_level {level}.")
-    return ReportFilters(deleted, tuple(conditions), buying_types, origins)
+    return ReportFilters(deleted, tuple(conditions), buying_types, origins, tuple(ad_conditions))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tiktok_sim.dataset import AdGroup, Campaign
+from tiktok_sim.dataset import Ad, AdGroup, Campaign
 from tiktok_sim.metrics import ADDITIVE_METRICS, UNAVAILABLE, uniforms
 
 ZERO_CONVERSION_COSTS = frozenset({"cost_per_conversion", "cost_per_result"})
@@ -111,3 +111,14 @@ def adgroup_status(ad_group: AdGroup, campaign: Campaign | None, shapes: bool) -
     if not ad_group.enabled:
         return "ADGROUP_STATUS_DISABLE"
     return _pick(ADGROUP_ACTIVE, f"status:{ad_group.adgroup_id}") if shapes else ADGROUP_ACTIVE[0]
+
+
+def ad_status(ad: Ad, ad_group: AdGroup, campaign: Campaign) -> str:
+    """secondary_status of an ad: its own, else what its ad group or campaign imposes."""
+    if ad.deleted:
+        return "AD_STATUS_DELETE"
+    if not campaign.enabled:
+        return "AD_STATUS_CAMPAIGN_DISABLE"
+    if not ad_group.enabled:
+        return "AD_STATUS_ADGROUP_DISABLE"
+    return "AD_STATUS_DELIVERY_OK" if ad.enabled else "AD_STATUS_DISABLE"

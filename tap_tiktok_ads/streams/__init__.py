@@ -7,8 +7,18 @@ Each stream states only what differs (name, path, keys, fields, data level): ent
 from __future__ import annotations
 
 from tap_tiktok_ads.client import TikTokStream
-from tap_tiktok_ads.streams.entities import AdGroupsStream, AdvertiserInfoStream, CampaignsStream
-from tap_tiktok_ads.streams.reports import AdGroupPerformanceStream, CampaignPerformanceStream
+from tap_tiktok_ads.streams.entities import (
+    AdGroupsStream,
+    AdsStream,
+    AdvertiserInfoStream,
+    CampaignsStream,
+)
+from tap_tiktok_ads.streams.reports import (
+    AdGroupPerformanceStream,
+    AdPerformanceStream,
+    AdvertiserPerformanceStream,
+    CampaignPerformanceStream,
+)
 
 STREAM_TYPES: list[type[TikTokStream]] = [
     AdvertiserInfoStream,
@@ -16,6 +26,10 @@ STREAM_TYPES: list[type[TikTokStream]] = [
     AdGroupsStream,
     CampaignPerformanceStream,
     AdGroupPerformanceStream,
+    # Not selected by default: the platform's transform does not read them.
+    AdsStream,
+    AdPerformanceStream,
+    AdvertiserPerformanceStream,
 ]
 
 
@@ -28,7 +42,10 @@ __all__ = [
     "STREAM_TYPES",
     "AdGroupPerformanceStream",
     "AdGroupsStream",
+    "AdPerformanceStream",
+    "AdsStream",
     "AdvertiserInfoStream",
+    "AdvertiserPerformanceStream",
     "CampaignPerformanceStream",
     "CampaignsStream",
     "default_stream_names",

@@ -41,13 +41,17 @@ class ReportStream(AdvertiserPartitionedStream):
     is_sorted = False
     data_level: ClassVar[str]
     id_field: ClassVar[str]
-    status_filter_field: ClassVar[str]
+    #: The report filter that includes deleted objects; None where rows already include them.
+    status_filter_field: ClassVar[str | None]
     attribute_fields: ClassVar[list[str]]
     #: The attribute metric that names the row's object (names come from the report itself).
     name_field: ClassVar[str]
     #: Whether one campaign's rows can be asked for per group of its ad groups (ad group
     #: rows can; campaign rows would have to be summed, and their ratios cannot be).
     splits_campaigns: ClassVar[bool] = False
+    #: Whether a truncated result can be split by campaign at all (advertiser rows cannot:
+    #: one row per day would have to be summed from the parts).
+    splits_by_campaign: ClassVar[bool] = True
     metric_types: ClassVar[dict[str, str]]
     # Plans are made on fetch threads, so the campaign list is fetched under a lock.
     _campaign_ids_lock: ClassVar[threading.Lock] = threading.Lock()
@@ -75,6 +79,7 @@ class ReportStream(AdvertiserPartitionedStream):
             adgroup_ids_of=(
                 partial(self._adgroup_ids_of, advertiser_id) if self.splits_campaigns else None
             ),
+            splittable=self.splits_by_campaign,
         )
         reconciler = Reconciler.of(
             str(self.config.get("reconcile_totals") or "off"),
@@ -380,3 +385,40 @@ class AdGroupPerformanceStream(ReportStream):
     name_field = "adgroup_name"
     splits_campaigns = True
     metric_types = schemas.AD_GROUP_REPORT_METRICS
+
+
+class AdPerformanceStream(ReportStream):
+    """Daily ad rows with the video funnel and engagement metrics (creative analysis)."""
+
+    name = "ad_performance"
+    path = REPORT_PATH
+    primary_keys: ClassVar[list[str]] = ["advertiser_id", "ad_id", "stat_date"]
+    selected_by_default = False
+    schema = schemas.AD_PERFORMANCE
+    data_level = "AUCTION_AD"
+    id_field = "ad_id"
+    status_filter_field = "ad_status"
+    attribute_fields: ClassVar[list[str]] = ["campaign_id", "adgroup_id", "ad_name", "ad_text"]
+    name_field = "ad_name"
+    # Ad rows stay whole when a campaign is narrowed to groups of its ad groups.
+    splits_campaigns = True
+    metric_types = schemas.AD_REPORT_METRICS
+
+
+class AdvertiserPerformanceStream(ReportStream):
+    """One row per advertiser and day, with the spend split into cash and vouchers."""
+
+    name = "advertiser_performance"
+    path = REPORT_PATH
+    primary_keys: ClassVar[list[str]] = ["advertiser_id", "stat_date"]
+    selected_by_default = False
+    schema = schemas.ADVERTISER_PERFORMANCE
+    data_level = "AUCTION_ADVERTISER"
+    id_field = "advertiser_id"
+    # The advertiser's row is its whole spend, deleted objects' included: there is no
+    # status filter at this level (a campaign_status filter is a 40002 here).
+    status_filter_field = None
+    attribute_fields: ClassVar[list[str]] = ["advertiser_name"]
+    name_field = "advertiser_name"
+    splits_by_campaign = False
+    metric_types = schemas.ADVERTISER_REPORT_METRICS

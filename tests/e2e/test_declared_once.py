@@ -36,8 +36,17 @@ def test_the_default_streams_are_the_taps_selected_streams():
 def test_dbt_sources_declare_one_raw_table_per_default_stream():
     sources = load_yaml(REPO_ROOT / "transform/models/sources.yml")["sources"]
     (raw,) = [source for source in sources if source["name"] == "tiktok_ads"]
-    tables = [table["name"] for table in raw["tables"]]
+    tables = [table["name"] for table in raw["tables"] if "config" not in table]
     assert sorted(tables) == sorted(DEFAULT_STREAMS)
+    # Other streams' tables are declared only when a dbt var turns their models on.
+    extra = [table for table in raw["tables"] if "config" in table]
+    assert all(
+        table["config"] == {"enabled": "{{ var('tiktok_ads_extra_streams', false) }}"}
+        for table in extra
+    )
+    assert {table["name"] for table in extra} <= {s.name for s in STREAM_TYPES} - set(
+        DEFAULT_STREAMS
+    )
     # run_start.sql reads each table's identifier: it must be the stream's table name.
     assert all("identifier" not in table for table in raw["tables"])
 

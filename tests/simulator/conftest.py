@@ -58,6 +58,7 @@ class ApiClient:
             "AUCTION_ADVERTISER": "advertiser_id",
             "AUCTION_CAMPAIGN": "campaign_id",
             "AUCTION_ADGROUP": "adgroup_id",
+            "AUCTION_AD": "ad_id",
         }[level]
         query: dict[str, Any] = {
             "advertiser_id": advertiser_id,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import pytest
 from singer_sdk.testing import SuiteConfig, get_tap_test_class
@@ -31,15 +32,30 @@ def _stop_simulator():
     _SIMULATOR.stop()
 
 
+_CONFIG = {
+    "access_token": _SIMULATOR.config.access_token,
+    "api_url": _SIMULATOR.api_url,
+    "app_id": _SIMULATOR.config.app_id,
+    "app_secret": _SIMULATOR.config.app_secret,
+    "start_date": (date.today().replace(day=1)).isoformat(),
+    "max_requests_per_second": 200,
+}
+
+
+def _every_stream_selected() -> dict[str, Any]:
+    """The discovered catalog with every stream selected, those off by default included, so
+    the suite checks each stream's records against its schema."""
+    catalog = TapTikTokAds(config=_CONFIG).catalog_dict
+    for entry in catalog["streams"]:
+        for metadata in entry["metadata"]:
+            if not metadata["breadcrumb"]:
+                metadata["metadata"]["selected"] = True
+    return catalog
+
+
 TestTapTikTokAds = get_tap_test_class(
     tap_class=TapTikTokAds,
-    config={
-        "access_token": _SIMULATOR.config.access_token,
-        "api_url": _SIMULATOR.api_url,
-        "app_id": _SIMULATOR.config.app_id,
-        "app_secret": _SIMULATOR.config.app_secret,
-        "start_date": (date.today().replace(day=1)).isoformat(),
-        "max_requests_per_second": 200,
-    },
+    config=_CONFIG,
     suite_config=SuiteConfig(max_records_limit=None),
+    catalog=_every_stream_selected(),
 )
