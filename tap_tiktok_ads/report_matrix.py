@@ -97,7 +97,7 @@ class ReportMatrix:
             return [f"{where}: name {name!r} must be lowercase letters, digits and _ "
                     "(it becomes the stream and table name)"]  # fmt: skip
         where = f"{where} ({name})"
-        report_type, level = raw.get("report_type"), raw.get("data_level")
+        report_type, level = str(raw.get("report_type")), str(raw.get("data_level"))
         if report_type not in self.report_types:
             return [f"{where}: report_type {report_type!r} is not one of "
                     f"{', '.join(self.report_types)}"]  # fmt: skip
@@ -105,7 +105,7 @@ class ReportMatrix:
         if level not in spec["data_levels"]:
             return [f"{where}: data_level {level!r} is not available in {report_type} reports; "
                     f"use one of {', '.join(spec['data_levels'])}"]  # fmt: skip
-        errors = []
+        errors: list[str] = []
         dimensions = _names(raw.get("dimensions"), f"{where}: dimensions", errors)
         metrics = _names(raw.get("metrics"), f"{where}: metrics", errors)
         if errors:
@@ -159,9 +159,10 @@ class ReportMatrix:
             if name in allowed:
                 continue
             if restricted is not None:
-                if level not in restricted["data_levels"] or time not in restricted[
-                    "time_dimensions"
-                ]:
+                if (
+                    level not in restricted["data_levels"]
+                    or time not in restricted["time_dimensions"]
+                ):
                     return [
                         f"{where}: metric {name} is only available at "
                         f"{', '.join(restricted['data_levels'])} with "
@@ -176,9 +177,11 @@ class ReportMatrix:
             elif name in self.metric_types:
                 why = f"is not available in {report_type} reports"
             else:
-                why = "is not a metric of the report API (it is 'conversion', singular)" if (
-                    name == "conversions"
-                ) else "is not a metric of the report API"
+                why = (
+                    "is not a metric of the report API (it is 'conversion', singular)"
+                    if (name == "conversions")
+                    else "is not a metric of the report API"
+                )
             return [f"{where}: metric {name} {why}; see docs/reports.md for the matrix"]
         return []
 
@@ -187,19 +190,28 @@ class ReportMatrix:
             return []
         if not isinstance(filters, list):
             return [f"{where}: filters must be a list of {{field_name, filter_type, filter_value}}"]
-        for position, item in enumerate(filters):
-            if not isinstance(item, Mapping):
-                return [f"{where}: filters[{position}] must be an object"]
-            field = item.get("field_name")
-            if field not in self.filter_fields():
-                return [f"{where}: filters[{position}] field_name {field!r} is not one the tap "
-                        f"passes on; use one of {', '.join(self.filter_fields())}"]  # fmt: skip
-            if item.get("filter_type", "IN") not in FILTER_TYPES:
-                return [f"{where}: filters[{position}] filter_type {item.get('filter_type')!r} "
-                        f"is not one of {', '.join(sorted(FILTER_TYPES))}"]  # fmt: skip
-            if item.get("filter_value") in (None, "", []):
-                return [f"{where}: filters[{position}] needs a filter_value"]
-        return []
+        found = (self._filter_problem(item) for item in filters)
+        return [f"{where}: filters[{i}] {problem}" for i, problem in enumerate(found) if problem][
+            :1
+        ]
+
+    def _filter_problem(self, item: object) -> str | None:
+        if not isinstance(item, Mapping):
+            return "must be an object"
+        field = item.get("field_name")
+        if field not in self.filter_fields():
+            return (
+                f"field_name {field!r} is not one the tap passes on; use one of "
+                f"{', '.join(self.filter_fields())}"
+            )
+        if item.get("filter_type", "IN") not in FILTER_TYPES:
+            return (
+                f"filter_type {item.get('filter_type')!r} is not one of "
+                f"{', '.join(sorted(FILTER_TYPES))}"
+            )
+        if item.get("filter_value") in (None, "", []):
+            return "needs a filter_value"
+        return None
 
     def definition(self, raw: Mapping[str, Any]) -> ReportDefinition:
         """A checked report (``problems`` empty) as a definition."""

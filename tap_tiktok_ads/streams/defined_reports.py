@@ -173,7 +173,9 @@ class DefinedReportStream(ReportStream):
                     record[name] = parse(name, metrics.get(name))
                 yield record
                 continue
-            LOGGER.warning("Skipping a %s row without all its dimensions: %r", self.name, dimensions)
+            LOGGER.warning(
+                "Skipping a %s row without all its dimensions: %r", self.name, dimensions
+            )
 
     def _checkpoint(self, context: Context, last_day: date) -> None:
         if not self.definition.lifetime:  # lifetime totals are re-read whole on every run
