@@ -195,8 +195,9 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         default=False,
         title="Hourly reports",
         description=(
-            "Add campaign_performance_hourly and ad_group_performance_hourly (stat_time_hour, "
-            "one day per request: 24 times the daily streams' requests), selected by default."
+            "Add campaign_performance_hourly and ad_group_performance_hourly (stat_time_hour; "
+            "one request per day, where a daily stream needs one per 30 days), selected by "
+            "default."
         ),
     ),
     th.Property(
