@@ -17,6 +17,7 @@ from importlib.resources import files
 from typing import Any
 
 DAY = "stat_time_day"
+REPORT_KEYS = frozenset({"name", "report_type", "data_level", "dimensions", "metrics", "filters"})
 HOUR = "stat_time_hour"
 #: Report stream names: lowercase, as they become table names.
 STREAM_NAME = re.compile(r"[a-z][a-z0-9_]{0,62}")
@@ -97,14 +98,10 @@ class ReportMatrix:
             return [f"{where}: name {name!r} must be lowercase letters, digits and _ "
                     "(it becomes the stream and table name)"]  # fmt: skip
         where = f"{where} ({name})"
-        report_type, level = str(raw.get("report_type")), str(raw.get("data_level"))
-        if report_type not in self.report_types:
-            return [f"{where}: report_type {report_type!r} is not one of "
-                    f"{', '.join(self.report_types)}"]  # fmt: skip
-        spec = self.report_types[report_type]
-        if level not in spec["data_levels"]:
-            return [f"{where}: data_level {level!r} is not available in {report_type} reports; "
-                    f"use one of {', '.join(spec['data_levels'])}"]  # fmt: skip
+        header = self._header_problem(raw, where)
+        if header:
+            return [header]
+        report_type, level = str(raw["report_type"]), str(raw["data_level"])
         errors: list[str] = []
         dimensions = _names(raw.get("dimensions"), f"{where}: dimensions", errors)
         metrics = _names(raw.get("metrics"), f"{where}: metrics", errors)
@@ -115,6 +112,27 @@ class ReportMatrix:
         errors += self._metric_problems(where, report_type, level, time, metrics)
         errors += self._filter_problems(where, raw.get("filters"))
         return errors
+
+    def _header_problem(self, raw: Mapping[str, Any], where: str) -> str | None:
+        """Unknown fields, report type and data level: the first wrong one."""
+        unknown = sorted(set(raw) - REPORT_KEYS)
+        if unknown:
+            return (
+                f"{where}: {', '.join(unknown)} is not a report field; use "
+                f"{', '.join(sorted(REPORT_KEYS))}"
+            )
+        report_type, level = str(raw.get("report_type")), str(raw.get("data_level"))
+        if report_type not in self.report_types:
+            return (
+                f"{where}: report_type {report_type!r} is not one of {', '.join(self.report_types)}"
+            )
+        levels = self.report_types[report_type]["data_levels"]
+        if level not in levels:
+            return (
+                f"{where}: data_level {level!r} is not available in {report_type} reports; "
+                f"use one of {', '.join(levels)}"
+            )
+        return None
 
     def _dimension_problems(
         self, where: str, report_type: str, level: str, dimensions: list[str]

@@ -123,6 +123,7 @@ def test_hourly_and_lifetime_keys():
         ),
         ({"filters": [{"field_name": "campaign_ids"}]}, "filters[0] needs a filter_value"),
         ({"filters": "campaign_ids"}, "filters must be a list"),
+        ({"filter": []}, "filter is not a report field"),
     ],
 )
 def test_a_bad_custom_report_is_one_line_naming_report_and_field(change, field):
