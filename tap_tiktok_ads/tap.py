@@ -43,7 +43,8 @@ from tap_tiktok_ads.settings import (
     semantic_errors,
 )
 from tap_tiktok_ads.shared_budget import SharedBudgetError, SharedRateBudget
-from tap_tiktok_ads.streams import STREAM_TYPES, AdvertiserInfoStream
+from tap_tiktok_ads.streams import STREAM_TYPES, VARIANT_BASES, AdvertiserInfoStream
+from tap_tiktok_ads.streams.defined_reports import configured_report_streams
 from tap_tiktok_ads.throttle import (
     RateLimiter,
     RequestRateLimiter,
@@ -242,7 +243,9 @@ class TapTikTokAds(TikTokTap):
         return redact(text, [*self._secret_values(), *self.token_manager.secrets()])
 
     def discover_streams(self) -> Sequence[TikTokStream]:
-        return [stream_type(tap=self) for stream_type in STREAM_TYPES]
+        # Variants and custom reports exist only when settings ask for them.
+        extra = configured_report_streams(self.config, VARIANT_BASES)
+        return [stream_type(tap=self) for stream_type in (*STREAM_TYPES, *extra)]
 
 
 logging.getLogger("urllib3").setLevel(logging.WARNING)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
+from tiktok_sim import breakdowns
 from tiktok_sim.config import SimConfig
 from tiktok_sim.dataset import (
     LEVEL_AD,
@@ -69,6 +70,8 @@ ID_DIMENSION = {
     LEVEL_AD: "ad_id",
 }
 DAY = "stat_time_day"
+HOUR = breakdowns.HOUR
+REPORT_TYPES = ("BASIC", breakdowns.AUDIENCE)
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,7 @@ class ReportQuery:
     page_size: int
     filters: ReportFilters
     total_metrics: bool
+    report_type: str = "BASIC"
 
     @property
     def daily(self) -> bool:
@@ -104,35 +108,37 @@ def parse_report_query(
     params: Params, advertiser_id: str, dataset: Dataset, config: SimConfig
 ) -> ReportQuery:
     report_type = params.required_text("report_type")
-    if report_type != "BASIC":
+    if report_type not in REPORT_TYPES:
         raise param_error(
-            f"report_type: {report_type} is not supported (the simulator serves BASIC)."
+            f"report_type: {report_type} is not supported (the simulator serves "
+            f"{', '.join(REPORT_TYPES)})."
         )
     level = params.required_text("data_level")
     if level not in LEVELS:
         raise param_error(f"data_level: {level} is not supported; use one of {', '.join(LEVELS)}.")
-    dimensions = _parse_dimensions(params, level)
-    start, end = _parse_dates(params, advertiser_id, dataset, DAY in dimensions)
+    dimensions = _parse_dimensions(params, level, report_type)
+    start, end = _parse_dates(params, advertiser_id, dataset, dimensions)
     filters = parse_filters(params.json_list("filtering"), level, config.hide_special_campaigns)
     return ReportQuery(
         advertiser_id=advertiser_id,
         level=level,
         dimensions=dimensions,
-        metrics=_parse_metrics(params, level, dimensions),
+        metrics=_parse_metrics(params, level, dimensions, report_type),
         start=start,
         end=end,
         page=params.integer("page", 1, 1, 1_000_000_000),
         page_size=params.integer("page_size", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE),
         filters=filters,
         total_metrics=params.boolean("enable_total_metrics"),
+        report_type=report_type,
     )
 
 
-def _parse_dimensions(params: Params, level: str) -> list[str]:
+def _parse_dimensions(params: Params, level: str, report_type: str) -> list[str]:
     dimensions = params.string_list("dimensions", required=True) or []
     if not dimensions:
         raise param_error("dimensions: Must not be empty.")
-    allowed = {ID_DIMENSION[level], DAY}
+    allowed = {ID_DIMENSION[level], DAY, HOUR, *breakdowns.audience_dimensions()}
     for name in dimensions:
         if name not in allowed:
             raise param_error(
@@ -141,10 +147,15 @@ def _parse_dimensions(params: Params, level: str) -> list[str]:
             )
     if len(set(dimensions)) != len(dimensions):
         raise param_error("dimensions: Duplicate dimension.")
+    if DAY in dimensions and HOUR in dimensions:
+        raise param_error("dimensions: Use stat_time_day or stat_time_hour, not both.")
+    breakdowns.check_audience_dimensions(report_type, dimensions)
     return dimensions
 
 
-def _parse_metrics(params: Params, level: str, dimensions: list[str]) -> list[str]:
+def _parse_metrics(
+    params: Params, level: str, dimensions: list[str], report_type: str = "BASIC"
+) -> list[str]:
     metrics = params.string_list("metrics") or list(DEFAULT_METRICS)
     for name in metrics:
         if name in ATTRIBUTE_METRICS[level]:
@@ -156,15 +167,19 @@ def _parse_metrics(params: Params, level: str, dimensions: list[str]) -> list[st
             raise param_error(
                 f"metrics: Invalid metric {name} for report_type BASIC and data_level {level}."
             )
+        else:
+            breakdowns.check_audience_metric(report_type, name)
     return metrics
 
 
 def _parse_dates(
-    params: Params, advertiser_id: str, dataset: Dataset, daily: bool
+    params: Params, advertiser_id: str, dataset: Dataset, dimensions: list[str]
 ) -> tuple[date, date]:
+    daily, hourly = DAY in dimensions, HOUR in dimensions
     if params.boolean("query_lifetime"):
-        if daily:
-            raise param_error("dimensions: stat_time_day is not allowed with query_lifetime.")
+        if daily or hourly:
+            time = DAY if daily else HOUR
+            raise param_error(f"dimensions: {time} is not allowed with query_lifetime.")
         advertiser = dataset.advertiser(advertiser_id)
         assert advertiser is not None
         return advertiser.first_day, advertiser.last_day
@@ -176,6 +191,11 @@ def _parse_dates(
         raise param_error(
             f"start_date, end_date: The time range of a daily (stat_time_day) report must not "
             f"exceed {MAX_DAILY_SPAN_DAYS} days; got {span} days."
+        )
+    if hourly and span > breakdowns.MAX_HOURLY_SPAN_DAYS:
+        raise param_error(
+            "start_date, end_date: The time range of an hourly (stat_time_hour) report must "
+            f"not exceed {breakdowns.MAX_HOURLY_SPAN_DAYS} day; got {span} days."
         )
     return start, end
 
@@ -300,6 +320,8 @@ def report_page(
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """One page of the report (and response headers), generated from row indexes."""
     scope = report_scope(query, dataset, config)
+    if breakdowns.needs_breakdown_page(query):
+        return breakdowns.breakdown_page(query, dataset, config, scope)
     groups = scope.groups
     days = dataset.days_with_data(query.advertiser_id, query.start, query.end)
     if not days:

@@ -23,7 +23,7 @@ is not done is 40201 ("task not ready"); a task id of another advertiser is 4000
 names objects explicitly, so everything under the named campaigns or ad groups is in the
 report whatever its status or buying type (async reports cannot filter by either); without an
 id filter the scope is the synchronous report's default (no deleted, no TopView or Promote
-objects). Without ads in the dataset, ``ad_ids`` is accepted and keeps nothing.
+objects). ``ad_ids`` is accepted and keeps nothing (tasks do not filter by ad yet).
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ Each stream states only what differs (name, path, keys, fields, data level): ent
 from __future__ import annotations
 
 from tap_tiktok_ads.client import TikTokStream
+from tap_tiktok_ads.streams.defined_reports import AUDIENCE_STREAM_TYPES
 from tap_tiktok_ads.streams.entities import (
     AdGroupsStream,
     AdsStream,
@@ -30,7 +31,16 @@ STREAM_TYPES: list[type[TikTokStream]] = [
     AdsStream,
     AdPerformanceStream,
     AdvertiserPerformanceStream,
+    *AUDIENCE_STREAM_TYPES,
 ]
+#: The daily BASIC streams whose hourly and lifetime variants settings can add.
+VARIANT_BASES = [CampaignPerformanceStream, AdGroupPerformanceStream]
+
+
+def reserved_stream_names() -> tuple[str, ...]:
+    """Names a custom report cannot take: every stream the tap can have."""
+    variants = [f"{b.name}_{kind}" for b in VARIANT_BASES for kind in ("hourly", "lifetime")]
+    return (*(stream.name for stream in STREAM_TYPES), *variants)
 
 
 def default_stream_names() -> tuple[str, ...]:
@@ -49,4 +59,5 @@ __all__ = [
     "CampaignPerformanceStream",
     "CampaignsStream",
     "default_stream_names",
+    "reserved_stream_names",
 ]
