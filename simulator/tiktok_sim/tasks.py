@@ -184,7 +184,7 @@ class TaskBoard:
             raise param_error(
                 f"data_level: {level} is not supported; use one of {', '.join(LEVELS)}."
             )
-        dimensions = _parse_dimensions(params, level)
+        dimensions = _parse_dimensions(params, level, report_type)
         if params.boolean("query_lifetime"):
             if DAY in dimensions:
                 raise param_error("dimensions: stat_time_day is not allowed with query_lifetime.")
