@@ -9,23 +9,37 @@ from typing import Any
 import psycopg
 import pytest
 
+from tap_tiktok_ads.client import TikTokStream
 from tap_tiktok_ads.streams import STREAM_TYPES
 from tap_tiktok_ads.streams.defined_reports import DefinedReportStream
 from tests.transform import harness, raw_layer
 
 AUDIENCE = [s for s in STREAM_TYPES if issubclass(s, DefinedReportStream)]
-SQL_TYPES = {"integer": "BIGINT", "number": "NUMERIC", "string": "TEXT"}
+#: The other streams the var turns on (ads, ad and advertiser reports): the transform's
+#: start-up check wants their raw tables too, so they are created empty.
+OTHER_EXTRA = [
+    s for s in STREAM_TYPES if not s.selected_by_default and not issubclass(s, DefinedReportStream)
+]
+SQL_TYPES = {
+    "integer": "BIGINT",
+    "number": "NUMERIC",
+    "string": "TEXT",
+    "boolean": "BOOLEAN",
+    "array": "JSONB",
+    "object": "JSONB",
+}
 ON = '{"tiktok_ads_extra_streams": true}'
 
 
 def column_type(prop: dict[str, Any]) -> str:
     if prop.get("format") == "date":
         return "DATE"
-    (kind,) = [t for t in prop["type"] if t != "null"]
+    types = prop.get("type") or ["string"]
+    (kind,) = [t for t in ([types] if isinstance(types, str) else types) if t != "null"]
     return SQL_TYPES[kind]
 
 
-def create_audience_table(conn: psycopg.Connection, stream: type[DefinedReportStream]) -> None:
+def create_raw_table(conn: psycopg.Connection, stream: type[TikTokStream]) -> None:
     """The table target-postgres would create for the stream (plus data_source_id)."""
     columns = [f"{name} {column_type(p)}" for name, p in stream.schema["properties"].items()]
     keys = ", ".join(["data_source_id", *stream.primary_keys])
@@ -68,8 +82,10 @@ def test_audience_models_build_when_turned_on(warehouse):
     """Off by default is checked by every other transform test: their builds have no audience
     raw tables, so an enabled audience model or source would fail them."""
     conn, data_source_id, dbt = warehouse
+    for other in OTHER_EXTRA:
+        create_raw_table(conn, other)
     for stream in AUDIENCE:
-        create_audience_table(conn, stream)
+        create_raw_table(conn, stream)
         for n in (1, 2):
             row = sample_row(stream, data_source_id, n)
             names = ", ".join(row)
