@@ -16,8 +16,9 @@ add up exactly, so an audience or hourly report sums to the daily BASIC report.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
+from functools import partial
 from itertools import product
 from typing import TYPE_CHECKING, Any
 
@@ -154,10 +155,17 @@ def _bucket_totals(
     segment: int,
 ) -> Totals:
     parts = []
-    for ad_group in group.adgroups:
-        weights = _segment_weights(dataset.config.seed, ad_group.adgroup_id, breakdown)
+    # An AUCTION_AD row is its ad's share of the ad group (as in BASIC reports), split over
+    # hours and segments with the ad group's weights.
+    leaves: list[tuple[str, Callable[[date], Totals]]] = (
+        [(ad.adgroup_id, partial(dataset.ad_leaf, ad)) for ad in group.ads]
+        if group.ads is not None
+        else [(g.adgroup_id, partial(dataset.leaf, g)) for g in group.adgroups]
+    )
+    for adgroup_id, leaf_of in leaves:
+        weights = _segment_weights(dataset.config.seed, adgroup_id, breakdown)
         for day in days:
-            leaf = dataset.leaf(ad_group, day)
+            leaf = leaf_of(day)
             if hour is not None:
                 leaf = _split(leaf, HOUR_WEIGHTS, hour)
             if breakdown:
