@@ -203,7 +203,8 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         title="Async requests per second",
         description=(
             "The app's own limit for report/task/* calls (TikTok: 0.3 per second per app); "
-            f"they go out {HEADROOM:.0%} below it, within max_requests_per_second."
+            f"they go out {HEADROOM:.0%} below it, within max_requests_per_second, and with "
+            "shared_budget across every run of the app."
         ),
     ),
     th.Property(

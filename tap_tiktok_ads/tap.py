@@ -159,21 +159,26 @@ class TapTikTokAds(TikTokTap):
     @cached_property
     def rate_limiter(self) -> RateLimiter:
         """The run's throttle, or the app's budget shared with other runs (``shared_budget``)."""
-        rate = paced_rate(float(self.config["max_requests_per_second"]))
+        return self._app_budget(float(self.config["max_requests_per_second"]), "")
+
+    @cached_property
+    def async_rate_limiter(self) -> RateLimiter:
+        """report/task/* calls: their own per-app limit, on top of the run's throttle; shared
+        with every run of the app too when ``shared_budget`` is set (key suffix ``/async``)."""
+        return self._app_budget(float(self.config["async_requests_per_second"]), "/async")
+
+    def _app_budget(self, app_limit: float, suffix: str) -> RateLimiter:
+        rate = paced_rate(app_limit)
         uri = self.config.get("shared_budget")
         if not uri:
             return RequestRateLimiter(rate)
-        key = str(self.config.get("shared_budget_key") or self.config.get("app_id") or "default")
+        base = str(self.config.get("shared_budget_key") or self.config.get("app_id") or "default")
+        key = base + suffix
         budget = SharedRateBudget(str(uri), key, rate)
         self.logger.info(
             "Request budget shared with every run of key %r: %.2f requests/s", key, rate
         )
         return budget
-
-    @cached_property
-    def async_rate_limiter(self) -> RateLimiter:
-        """report/task/* calls: their own per-app limit, on top of the run's throttle."""
-        return RequestRateLimiter(paced_rate(float(self.config["async_requests_per_second"])))
 
     @cached_property
     def http_session(self) -> requests.Session:

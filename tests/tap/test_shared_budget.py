@@ -190,3 +190,33 @@ def test_a_malformed_uri_is_not_quoted_back():
     message = str(caught.value)
     assert "shared_budget" in message
     assert "s3cret-budget-pw" not in message
+
+
+def test_a_runs_async_task_calls_share_the_apps_async_budget(uri: str):
+    """With shared_budget, report/task/* calls reserve slots from a budget of their own per
+    app (0.3/s), shared by every run of the app like the ordinary requests' budget."""
+    from tap_tiktok_ads.tap import TapTikTokAds
+    from tap_tiktok_ads.throttle import paced_rate
+
+    config = {
+        "access_token": "t",
+        "advertiser_ids": ["1"],
+        "start_date": "2026-11-01",
+        "app_id": "app-7",
+        "app_secret": "s",
+        "shared_budget": uri,
+        "async_reports": "always",
+        "async_requests_per_second": 3,  # TikTok's 0.3 would make this test take 11 s
+    }
+    runs = [TapTikTokAds(config=config, validate_config=False) for _ in range(2)]
+    limiters = [run.async_rate_limiter for run in runs]
+    assert all(isinstance(limiter, SharedRateBudget) for limiter in limiters)
+    assert {limiter.key for limiter in limiters} == {"app-7/async"}
+    ordinary = runs[0].rate_limiter
+    assert isinstance(ordinary, SharedRateBudget)
+    assert ordinary.key == "app-7"
+    interval = 1 / paced_rate(3)
+    start = time.monotonic()
+    for limiter in [*limiters, *limiters]:  # 4 calls from 2 runs: 3 intervals
+        limiter.acquire()
+    assert time.monotonic() - start >= 3 * interval - 0.2
