@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test command (`make test`, run by .ci/run): lint, types and the full pytest suite
 # against a private PostgreSQL that this script starts and always stops.
-# Extra arguments go to pytest, e.g. `scripts/test.sh -m e2e -x`.
+# Extra arguments go to pytest, e.g. `scripts/test.sh -m e2e -x`; PYTEST_WORKERS sets how many
+# pytest processes run files side by side (default 2, one per core; 0 for one process).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -50,9 +51,14 @@ run "mypy" .venv/bin/mypy "${mypy_targets[@]}"
 # A hung test must not eat CI's 90 minutes: interrupt pytest (it then prints its summary)
 # after PYTEST_TIMEOUT seconds, and kill it two minutes later if it still runs.
 pytest_timeout=${PYTEST_TIMEOUT:-4500}
-step "pytest $* (time limit ${pytest_timeout}s)"
+# Most tests wait on subprocesses (Meltano, tap, target, dbt), the simulator's rate limits or
+# PostgreSQL, so two pytest workers keep two cores busy (PYTEST_WORKERS=0 runs in-process).
+# Whole files go to one worker, so a module's simulator and database are built once; every
+# test has its own database, Meltano system folder and dbt target, so workers never collide.
+workers=(-n "${PYTEST_WORKERS:-2}" --dist loadfile)
+step "pytest ${workers[*]} $* (time limit ${pytest_timeout}s)"
 set +e
-timeout --signal=INT --kill-after=120 "$pytest_timeout" "$PY" -m pytest "$@"
+timeout --signal=INT --kill-after=120 "$pytest_timeout" "$PY" -m pytest "${workers[@]}" "$@"
 pytest_rc=$?
 set -e
 case $pytest_rc in

@@ -49,6 +49,22 @@ RAW_KEYS = {
     "campaign_performance": ["data_source_id", "advertiser_id", "campaign_id", "stat_date"],
     "ad_group_performance": ["data_source_id", "advertiser_id", "adgroup_id", "stat_date"],
 }
+
+
+def private_sys_dir(root: Path) -> dict[str, str]:
+    """A Meltano system directory and dbt target at ``root``, as the platform's sync runner
+    uses: Meltano keeps each plugin's config, catalog and incoming state under
+    ``.meltano/run/<plugin>/`` with fixed names, so runs sharing one would collide (with each
+    other, with tests running in parallel, with anyone else's run in this checkout). The
+    plugin venvs are shared (linked)."""
+    root.mkdir(parents=True, mode=0o700, exist_ok=True)  # run files hold secrets
+    for kind in ("extractors", "loaders", "utilities"):
+        source, link = REPO_ROOT / ".meltano" / kind, root / kind
+        if source.is_dir() and not link.is_symlink():
+            link.symlink_to(source, target_is_directory=True)
+    return {"MELTANO_SYS_DIR_ROOT": str(root), "DBT_TARGET_PATH": str(root / "dbt-target")}
+
+
 # Variables of the developer's shell that must not leak into a test's pipeline.
 _ISOLATED_PREFIXES = ("TAP_TIKTOK_ADS_", "TARGET_POSTGRES_", "MELTANO_", "DBT_", "TIKTOK_ADS_")
 
@@ -118,6 +134,7 @@ class Pipeline:
                 "TAP_TIKTOK_ADS_LOOKBACK_DAYS": str(LOOKBACK_DAYS),
                 "TAP_TIKTOK_ADS_DATA_SOURCE_ID": str(data_source_id),
             }
+            | private_sys_dir(self.system_db.parent / "meltano-sys")
         )
 
     def meltano(

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from devstack.project import private_project, send_records
-from tests.e2e.harness import REPO_ROOT, Pipeline
+from tests.e2e.harness import Pipeline
 
 pytestmark = pytest.mark.e2e
 
@@ -50,16 +50,20 @@ def test_batch_mode_loads_what_record_mode_loads_and_reruns_cleanly(
     advertiser_id = pipeline.simulator.dataset.advertiser_ids[0]
     by_records = pipeline.register(advertiser_id, project_id=1)
     by_batches = pipeline.register(advertiser_id, project_id=2)
-    records_pipeline = replace(
-        pipeline, project_dir=private_project(tmp_path / "records", send_records)
-    )
-    batch_root = REPO_ROOT / ".meltano" / "batches" / "tap-tiktok-ads"
-    files_before = set(batch_root.glob("*")) if batch_root.is_dir() else set()
+    # Each run in a project folder of its own, so the batch files seen are this test's
+    # (batch_config's root is <project>/.meltano/batches/tap-tiktok-ads).
+    records_project = private_project(tmp_path / "records", send_records)
+    batches_project = private_project(tmp_path / "batches")
+    records_pipeline = replace(pipeline, project_dir=records_project)
+    pipeline = replace(pipeline, project_dir=batches_project)
+
+    def batch_files(project: Path) -> list[Path]:
+        return list((project / ".meltano" / "batches" / "tap-tiktok-ads").glob("*"))
 
     records_pipeline.run("tiktok-ads", data_source_id=by_records, advertiser_id=advertiser_id)
-    assert set(batch_root.glob("*")) == files_before if batch_root.is_dir() else True
+    assert batch_files(records_project) == [], "RECORD mode wrote batch files"
     pipeline.run("tiktok-ads", data_source_id=by_batches, advertiser_id=advertiser_id)
-    assert set(batch_root.glob("*")) - files_before, "the tap wrote batch files"
+    assert batch_files(batches_project), "the tap wrote no batch files"
 
     def snapshot(data_source_id: int) -> dict[str, list[Any]]:
         tables = {f"tiktok_ads.{t}": c for t, c in RAW_COLUMNS.items()}

@@ -33,6 +33,7 @@ from tests.e2e.harness import (
     REPO_ROOT,
     connect_to,
     isolated_environ,
+    private_sys_dir,
     state_id,
 )
 from tiktok_sim import SimConfig, Simulator
@@ -185,19 +186,10 @@ class Pipeline:
         return {}
 
     def private_sys_dir(self) -> dict[str, str]:
-        """A Meltano system directory and dbt target of this run's own, as the platform's
-        sync runner uses: Meltano keeps the catalog and incoming state under
-        ``.meltano/run/<plugin>/`` with fixed names, so runs sharing one would collide (with
-        each other, and with anyone else's run in this checkout). Plugin venvs are shared.
-        """
-        root = self.system_db.parent / f"sys-{next(_RUNS)}"
-        root.mkdir(parents=True, mode=0o700)  # as the sync runner: run files hold secrets
-        self._last_sys_dir = root
-        for kind in ("extractors", "loaders", "utilities"):
-            source = REPO_ROOT / ".meltano" / kind
-            if source.is_dir():
-                (root / kind).symlink_to(source, target_is_directory=True)
-        return {"MELTANO_SYS_DIR_ROOT": str(root), "DBT_TARGET_PATH": str(root / "dbt-target")}
+        """A system directory of this run's own (``private_sys_dir``): runs of one test may
+        overlap (two data sources at once, a kill and its resume)."""
+        self._last_sys_dir = self.system_db.parent / f"sys-{next(_RUNS)}"
+        return private_sys_dir(self._last_sys_dir)
 
     def start(
         self, *args: str, data_source_id: int | str, advertiser_ids: list[str], **settings: Any
