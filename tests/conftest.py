@@ -8,6 +8,7 @@ a database of its own, so tests never see each other's rows.
 from __future__ import annotations
 
 import os
+import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +17,7 @@ import psycopg
 import pytest
 
 from devstack.postgres import LocalPostgres
+from tests.e2e.harness import MELTANO, PLUGIN_VENVS, scratch_system_db
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 LIBPQ_VARS = ("PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE")
@@ -61,3 +63,17 @@ def db_connection(fresh_database: dict[str, str]) -> Iterator[psycopg.Connection
     """An autocommit connection to ``fresh_database``."""
     with psycopg.connect(_conninfo(fresh_database), autocommit=True) as conn:
         yield conn
+
+
+@pytest.fixture(scope="session")
+def meltano_plugins() -> None:
+    """The plugin venvs `make test` installs; installed here when pytest runs on its own."""
+    if all((REPO_ROOT / venv).is_dir() for venv in PLUGIN_VENVS):
+        return
+    subprocess.run(
+        [MELTANO, "install"],
+        cwd=REPO_ROOT,
+        env=scratch_system_db(),
+        check=True,
+        capture_output=True,
+    )

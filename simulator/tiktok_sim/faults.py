@@ -12,13 +12,16 @@ from tiktok_sim.auth import TokenStore
 
 MALFORMED_KINDS = ("truncated", "html", "not_json", "disconnect")
 HTTP_ERROR_STATUSES = (403, 429, 500, 502, 503, 504)
+TASK_CHECK_ENDPOINT = "/report/task/check/"
+#: What a failed task's check says unless the fault gives a message (the simulator's wording).
+TASK_FAILURE = "Report task failed: internal error. Please create the task again."
 
 
 @dataclass
 class Fault:
     """One armed fault: applies to the next ``remaining`` matching API calls."""
 
-    kind: str  # rate_limit | http_error | slow | malformed | api_error | drop_rows
+    kind: str  # rate_limit | http_error | slow | malformed | api_error | drop_rows | task_failed
     remaining: int
     endpoint: str | None = None  # e.g. "/report/integrated/get/"; None: every endpoint
     code: int = 0
@@ -76,6 +79,11 @@ class Faults:
     ) -> None:
         """Answer the next n calls with HTTP 200 and this body code (50002, 40200, ...)."""
         self._arm(Fault("api_error", n, endpoint, code=code, message=message))
+
+    def fail_async_task(self, n: int = 1, message: str = TASK_FAILURE) -> None:
+        """The async report tasks of the next n ``report/task/check`` calls end FAILED with
+        ``message`` (and stay so: later checks say FAILED, a download is 40201)."""
+        self._arm(Fault("task_failed", n, TASK_CHECK_ENDPOINT, message=message))
 
     def drop_rows(self, n: int = 1, endpoint: str | None = None) -> None:
         """Leave the last row out of the next n list answers, page_info and totals unchanged:
@@ -154,6 +162,7 @@ JSON_FAULTS = frozenset(
         "malformed",
         "api_error",
         "drop_rows",
+        "fail_async_task",
         "expire_access_tokens",
         "revoke_token",
         "latency",

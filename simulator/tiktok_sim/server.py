@@ -196,6 +196,8 @@ class App:
                 return self._envelope(fault.code, message, request_id), str(fault.code)
             if fault.kind == "slow":
                 self.stopping.wait(fault.seconds)
+            if fault.kind == "task_failed":
+                self.api.tasks.fail(str(params.get("task_id", "")), fault.message)
         response, outcome = self._route(request, endpoint, params, request_id)
         if fault is not None and fault.kind == "malformed":
             return _malform(response, fault.variant), "malformed"

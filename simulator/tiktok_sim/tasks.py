@@ -18,7 +18,8 @@ doc 1740302781443073; Download the output, doc 1740302808815618):
   0.3 requests per second; ``SimConfig.async_qps_limit``), answered with 40100 above it.
 
 The simulator's own choices, where the docs are silent: a task is ``QUEUING`` for the first
-fifth of ``async_task_seconds`` and ``PROCESSING`` until it has passed; downloading a task that
+fifth of ``async_task_seconds`` and ``PROCESSING`` until it has passed, and ends ``FAILED`` only
+when a check meets the fault ``fail_async_task``; downloading a task that
 is not done is 40201 ("task not ready"); a task id of another advertiser is 40007. An id filter
 names objects explicitly, so everything under the named campaigns or ad groups is in the
 report whatever its status or buying type (async reports cannot filter by either); without an
@@ -77,6 +78,8 @@ class Task:
     translate_titles: bool
     created: float
     canceled: bool = False
+    #: Why the task FAILED (fault ``fail_async_task``); empty while it has not.
+    failure: str = ""
 
 
 @dataclass(frozen=True)
@@ -127,7 +130,8 @@ class TaskBoard:
 
     def check(self, params: Params, advertiser_id: str) -> dict[str, Any]:
         task = self._task(params, advertiser_id)
-        return {"status": self.status(task), "message": ""}
+        status = self.status(task)
+        return {"status": status, "message": task.failure if status == "FAILED" else ""}
 
     def cancel(self, params: Params, advertiser_id: str) -> dict[str, Any]:
         task = self._task(params, advertiser_id)
@@ -155,9 +159,18 @@ class TaskBoard:
 
     # ----- helpers --------------------------------------------------------------------------
 
+    def fail(self, task_id: str, message: str) -> None:
+        """The task ends FAILED with ``message`` (what the check answers from then on)."""
+        with self._lock:
+            task = self._tasks.get(task_id)
+            if task is not None and not task.canceled:
+                task.failure = message
+
     def status(self, task: Task) -> str:
         if task.canceled:
             return "CANCELED"
+        if task.failure:
+            return "FAILED"
         elapsed = time.monotonic() - task.created
         duration = self.config.async_task_seconds
         if elapsed >= duration:

@@ -6,7 +6,6 @@ database (state, run history) in ``tmp_path``, so tests never share rows or book
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
@@ -15,27 +14,9 @@ import pytest
 from tests.e2e.harness import (
     DAYS,
     END_DATE,
-    MELTANO,
-    PLUGIN_VENVS,
-    REPO_ROOT,
     Pipeline,
-    scratch_system_db,
 )
 from tiktok_sim import SimConfig, Simulator
-
-
-@pytest.fixture(scope="session")
-def meltano_plugins() -> None:
-    """The plugin venvs `make test` installs; installed here when pytest runs on its own."""
-    if all((REPO_ROOT / venv).is_dir() for venv in PLUGIN_VENVS):
-        return
-    subprocess.run(
-        [MELTANO, "install"],
-        cwd=REPO_ROOT,
-        env=scratch_system_db(),
-        check=True,
-        capture_output=True,
-    )
 
 
 @pytest.fixture(scope="module")

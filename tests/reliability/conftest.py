@@ -17,7 +17,6 @@ from typing import Any
 import psycopg
 import pytest
 
-from tests.e2e.conftest import meltano_plugins  # noqa: F401 - the plugin venvs fixture
 from tests.reliability.harness import PIPELINE, Pipeline, bookmarks, sim_config
 from tiktok_sim import Simulator
 
@@ -61,7 +60,7 @@ class Reference:
 
 @pytest.fixture(scope="session")
 def reference(
-    meltano_plugins: None,  # noqa: F811
+    meltano_plugins: None,
     postgres_server: dict[str, str],
     shared_sim: Simulator,
     tmp_path_factory: pytest.TempPathFactory,

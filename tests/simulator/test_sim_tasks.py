@@ -145,6 +145,31 @@ def test_a_task_belongs_to_its_advertiser(make_sim):
     assert api.body(CHECK, advertiser_id=second, task_id=task_id)["code"] == 40007
 
 
+@pytest.mark.parametrize("armed_over_http", [False, True])
+def test_a_failed_task_stays_failed_with_its_message_and_cannot_be_downloaded(
+    make_sim, armed_over_http
+):
+    sim = make_sim(**FAST)
+    api = ApiClient(sim)
+    advertiser_id = sim.dataset.advertiser_ids[0]
+    task_id = create(sim, advertiser_id)["data"]["task_id"]
+    assert api.data(CHECK, advertiser_id=advertiser_id, task_id=task_id)["status"] != "FAILED"
+    if armed_over_http:
+        spec = {"fault": "fail_async_task", "message": "disk full"}
+        armed = requests.post(f"{sim.base_url}/_sim/faults", json=spec, timeout=10)
+        assert armed.status_code == 200
+    else:
+        sim.faults.fail_async_task(message="disk full")
+    for _ in range(2):  # armed for one check; the task stays failed
+        data = api.data(CHECK, advertiser_id=advertiser_id, task_id=task_id)
+        assert (data["status"], data["message"]) == ("FAILED", "disk full")
+    time.sleep(FAST["async_task_seconds"])  # past the time it would have succeeded
+    assert api.data(CHECK, advertiser_id=advertiser_id, task_id=task_id)["status"] == "FAILED"
+    assert api.body(DOWNLOAD, advertiser_id=advertiser_id, task_id=task_id)["code"] == 40201
+    other = create(sim, advertiser_id)["data"]["task_id"]  # the fault is used up
+    assert wait_done(api, advertiser_id, other)[-1] == "SUCCESS"
+
+
 def test_the_async_endpoints_allow_three_calls_in_ten_seconds(make_sim):
     sim = make_sim(async_task_seconds=0.3)  # async_qps_limit: TikTok's 0.3 per second
     api = ApiClient(sim)

@@ -7,6 +7,7 @@ import pytest
 
 from tap_tiktok_ads.client import TikTokStream
 from tests.tap.fake_api import FakeTikTok, fake_api
+from tests.tap.simulated import pin_today
 
 
 @pytest.fixture(autouse=True)
@@ -34,3 +35,9 @@ def restore_signal_handlers() -> Iterator[None]:
     yield
     for sig, handler in saved.items():
         signal.signal(sig, handler)
+
+
+@pytest.fixture
+def pinned_today(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The simulated today (``simulated.SIM_TODAY``) as the tap's today."""
+    pin_today(monkeypatch)

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, datetime, timezone
+from datetime import date
 from decimal import Decimal
 
 import pytest
 
-from tap_tiktok_ads.streams import default_stream_names, reports
+from tap_tiktok_ads.streams import default_stream_names
 from tap_tiktok_ads.tap import TapTikTokAds
 from tests.tap.fake_api import bookmarks, run_tap
-from tiktok_sim import SimConfig, Simulator
+from tests.tap.simulated import SIM_TODAY as END
+from tests.tap.simulated import fast_simulator, tap_config
 from tiktok_sim.dataset import LEVEL_AD, LEVEL_ADGROUP, LEVEL_ADVERTISER
 
-END = date(2026, 11, 20)
 START = date(2026, 11, 1)
 REPORT = "/report/integrated/get/"
 AD_GET = "/ad/get/"
@@ -23,34 +23,12 @@ NEW_STREAMS = ("ads", "ad_performance", "advertiser_performance")
 
 @pytest.fixture(scope="module")
 def sim():
-    config = SimConfig(
-        seed=11,
-        advertisers=2,
-        campaigns=3,
-        adgroups=8,
-        days=30,
-        end_date=END,
-        app_qps_limit=None,  # these tests run the tap at 200 requests/s on purpose
-    )
-    with Simulator(config) as simulator:
+    with fast_simulator(seed=11, advertisers=2, campaigns=3, adgroups=8, days=30) as simulator:
         yield simulator
 
 
-@pytest.fixture
-def pinned_today(monkeypatch):
-    monkeypatch.setattr(reports, "utc_now", lambda: datetime(2026, 11, 20, 12, tzinfo=timezone.utc))
-
-
 def config_for(sim, **overrides):
-    return {
-        "access_token": sim.config.access_token,
-        "api_url": sim.api_url,
-        "app_id": sim.config.app_id,
-        "app_secret": sim.config.app_secret,
-        "start_date": START.isoformat(),
-        "max_requests_per_second": 200,
-        **overrides,
-    }
+    return tap_config(sim, START, **overrides)
 
 
 def test_new_streams_are_not_selected_by_default():

@@ -3,52 +3,27 @@
 from __future__ import annotations
 
 import math
-from datetime import date, datetime, timezone
+from datetime import date
 from decimal import Decimal
 
 import pytest
 
-from tap_tiktok_ads.streams import reports
 from tests.tap.fake_api import bookmarks, run_tap
-from tiktok_sim import SimConfig, Simulator
+from tests.tap.simulated import SIM_TODAY as END
+from tests.tap.simulated import fast_simulator, tap_config
 from tiktok_sim.dataset import LEVEL_ADGROUP, LEVEL_CAMPAIGN
 
-END = date(2026, 11, 20)
 REPORT = "/report/integrated/get/"
 
 
 @pytest.fixture(scope="module")
 def sim():
-    config = SimConfig(
-        seed=7,
-        advertisers=2,
-        campaigns=4,
-        adgroups=12,
-        days=90,
-        end_date=END,
-        app_qps_limit=None,  # these tests run the tap at 200 requests/s on purpose
-    )
-    with Simulator(config) as simulator:
+    with fast_simulator(seed=7, advertisers=2, campaigns=4, adgroups=12, days=90) as simulator:
         yield simulator
 
 
-@pytest.fixture
-def pinned_today(monkeypatch):
-    # Noon UTC on END is END in every simulated time zone (UTC-12..UTC+12 would not be, so
-    # the simulator's zones stay within that).
-    monkeypatch.setattr(reports, "utc_now", lambda: datetime(2026, 11, 20, 12, tzinfo=timezone.utc))
-
-
 def config_for(sim, **overrides):
-    return {
-        "access_token": sim.config.access_token,
-        "api_url": sim.api_url,
-        "app_id": sim.config.app_id,
-        "app_secret": sim.config.app_secret,
-        "start_date": "2026-08-23",
-        "max_requests_per_second": 200,
-        **overrides,
-    }
+    return tap_config(sim, "2026-08-23", **overrides)
 
 
 def totals(records, advertiser_id):

@@ -4,18 +4,19 @@ the same bookmarks as the synchronous path, chosen automatically only for long b
 from __future__ import annotations
 
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 
 import pytest
 from singer_sdk.exceptions import FatalAPIError
 
 from tap_tiktok_ads.async_reports import async_request_estimate, use_async
-from tap_tiktok_ads.streams import reports
 from tap_tiktok_ads.windows import date_windows
 from tests.tap.fake_api import bookmarks, run_tap
-from tiktok_sim import SimConfig, Simulator
+from tests.tap.simulated import FAST, fast_simulator, tap_config
+from tests.tap.simulated import SIM_TODAY as END
 
-END = date(2026, 11, 20)
+pytestmark = pytest.mark.usefixtures("pinned_today")
+
 START = END - timedelta(days=369)  # 370 days: 13 windows, two tasks (12 windows and 1)
 REPORT = "/report/integrated/get/"
 CREATE, CHECK, DOWNLOAD = "/report/task/create/", "/report/task/check/", "/report/task/download/"
@@ -24,36 +25,28 @@ STREAMS = ["campaign_performance", "ad_group_performance"]
 
 @pytest.fixture(scope="module")
 def sim():
-    config = SimConfig(
+    with fast_simulator(
         seed=11,
         advertisers=2,
         campaigns=4,  # campaign 3 is deleted
         adgroups=5,
         days=370,
-        end_date=END,
-        app_qps_limit=None,  # the tap runs at 200 requests/s here on purpose
         async_qps_limit=None,  # pacing has its own test below
         async_task_seconds=0.1,
-    )
-    with Simulator(config) as simulator:
+    ) as simulator:
         yield simulator
 
 
-@pytest.fixture(autouse=True)
-def pinned_today(monkeypatch):
-    monkeypatch.setattr(reports, "utc_now", lambda: datetime(2026, 11, 20, 12, tzinfo=timezone.utc))
-
-
 def config_for(sim, **overrides):
-    return {
-        "access_token": sim.config.access_token,
-        "api_url": sim.api_url,
-        "advertiser_ids": sim.dataset.advertiser_ids,
-        "start_date": START.isoformat(),
-        "max_requests_per_second": 200,
-        "async_requests_per_second": 200,
-        **overrides,
-    }
+    return (
+        tap_config(
+            sim,
+            START,
+            advertiser_ids=sim.dataset.advertiser_ids,
+            async_requests_per_second=FAST,
+        )
+        | overrides
+    )
 
 
 def keyed(records, stream):
@@ -199,6 +192,32 @@ def test_always_stops_in_one_line_when_tiktok_refuses_the_app_async_reports(sim,
         run_tap(config_for(sim, async_reports="always"), streams=["campaign_performance"])
     assert "\n" not in str(failure.value)
     assert "40001" in str(failure.value)
+
+
+def test_a_failed_task_stops_the_sync_naming_it_and_keeps_earlier_state(sim):
+    """TikTok answering FAILED for a task (fault fail_async_task, over HTTP): the sync stops in
+    one line naming the task, level, advertiser and window, and downloads nothing."""
+    first, second = sim.dataset.advertiser_ids[:2]
+    start = END - timedelta(days=59)
+    sim.faults.fail_async_task(message="disk full")
+    try:
+        config = config_for(
+            sim,
+            advertiser_ids=[first, second],
+            start_date=start.isoformat(),
+            async_reports="always",
+        )
+        with pytest.raises(FatalAPIError) as failure:
+            run_tap(config, streams=["campaign_performance"])
+    finally:
+        sim.faults.clear()
+    message = str(failure.value)
+    assert "\n" not in message
+    assert "ended FAILED: disk full; run the sync again" in message
+    assert f"advertiser {first}" in message
+    assert "AUCTION_CAMPAIGN" in message
+    assert f"{start.isoformat()}.." in message
+    assert sim.stats.count(endpoint=DOWNLOAD) == 0
 
 
 def test_task_calls_are_retried_like_any_other(sim):

@@ -8,7 +8,6 @@ import json
 import os
 import time
 from collections import defaultdict
-from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -18,13 +17,12 @@ from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers._batch import BatchConfig
 
 from tap_tiktok_ads import batches
-from tap_tiktok_ads.streams import reports
 from tap_tiktok_ads.tap import TapTikTokAds
 from tests.tap.fake_api import bookmarks, run_tap
-from tests.tap.test_against_simulator import config_for as simulator_config
-from tiktok_sim import SimConfig, Simulator
+from tests.tap.simulated import fast_simulator, tap_config
 
-END = date(2026, 11, 20)
+pytestmark = pytest.mark.usefixtures("pinned_today")
+
 REPORTS = {"campaign_performance": "campaign_id", "ad_group_performance": "adgroup_id"}
 STREAM_MAPS = {
     name: {"data_source_id": "int(config['data_source_id'])"}
@@ -34,33 +32,21 @@ STREAM_MAPS = {
 
 @pytest.fixture(scope="module")
 def sim():
-    config = SimConfig(
-        seed=11,
-        advertisers=2,
-        campaigns=3,
-        adgroups=7,
-        days=75,
-        end_date=END,
-        app_qps_limit=None,  # the tap runs at 200 requests/s here (config_for)
-    )
-    with Simulator(config) as simulator:
+    with fast_simulator(seed=11, advertisers=2, campaigns=3, adgroups=7, days=75) as simulator:
         yield simulator
 
 
-@pytest.fixture(autouse=True)
-def pinned_today(monkeypatch):
-    monkeypatch.setattr(reports, "utc_now", lambda: datetime(2026, 11, 20, 12, tzinfo=timezone.utc))
-
-
 def config_for(sim, **overrides):
-    return simulator_config(
-        sim,
-        advertiser_ids=sim.dataset.advertiser_ids,
-        start_date="2026-09-07",  # 75 days: three 30-day windows per advertiser
-        page_size=20,  # several pages per window
-        stream_maps=STREAM_MAPS,
-        stream_map_config={"data_source_id": 42},
-        **overrides,
+    return (
+        tap_config(
+            sim,
+            "2026-09-07",  # 75 days: three 30-day windows per advertiser
+            advertiser_ids=sim.dataset.advertiser_ids,
+            page_size=20,  # several pages per window
+            stream_maps=STREAM_MAPS,
+            stream_map_config={"data_source_id": 42},
+        )
+        | overrides
     )
 
 

@@ -5,18 +5,18 @@ simulator, and its totals equal the simulator's truth, so the table's claims are
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
-from tap_tiktok_ads.streams import defined_reports, reports
 from tests.tap.fake_api import SyncResult, run_tap
-from tiktok_sim import SimConfig, Simulator
+from tests.tap.simulated import SIM_TODAY as END
+from tests.tap.simulated import fast_simulator, pin_today, tap_config
+from tiktok_sim import Simulator
 from tiktok_sim.dataset import LEVEL_AD, LEVEL_CAMPAIGN
 
-END = date(2026, 11, 20)
 DAYS = 10
 START = date(2026, 11, 18)
 FIRST_DAY = END - timedelta(days=DAYS - 1)
@@ -139,28 +139,16 @@ PARITY = {
 
 @pytest.fixture(scope="module")
 def synced() -> Any:
-    config = SimConfig(
-        seed=5,
-        advertisers=2,
-        campaigns=2,
-        adgroups=4,
-        days=DAYS,
-        end_date=END,
-        app_qps_limit=None,  # the tap runs at 200 requests/s here
-    )
-    noon = datetime(2026, 11, 20, 12, tzinfo=timezone.utc)
-    with pytest.MonkeyPatch.context() as patch, Simulator(config) as sim:
-        patch.setattr(reports, "utc_now", lambda: noon)
-        patch.setattr(defined_reports, "utc_now", lambda: noon)
+    simulated = fast_simulator(seed=5, advertisers=2, campaigns=2, adgroups=4, days=DAYS)
+    with pytest.MonkeyPatch.context() as patch, simulated as sim:
+        pin_today(patch)
         result = run_tap(
-            {
-                "access_token": sim.config.access_token,
-                "api_url": sim.api_url,
-                "advertiser_ids": sim.dataset.advertiser_ids,
-                "start_date": START.isoformat(),
-                "max_requests_per_second": 200,
-                "custom_reports": [definition for definition, _, _ in PARITY.values()],
-            },
+            tap_config(
+                sim,
+                START,
+                advertiser_ids=sim.dataset.advertiser_ids,
+                custom_reports=[definition for definition, _, _ in PARITY.values()],
+            ),
             streams=list(PARITY),
         )
         yield sim, result

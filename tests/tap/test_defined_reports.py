@@ -8,17 +8,18 @@ import json
 import subprocess
 import sys
 from collections import Counter
-from datetime import date, datetime, timezone
+from datetime import date
 from decimal import Decimal
 
 import pytest
 
-from tap_tiktok_ads.streams import defined_reports, reports
 from tests.tap.fake_api import bookmarks, run_tap
-from tiktok_sim import SimConfig, Simulator
+from tests.tap.simulated import SIM_TODAY as END
+from tests.tap.simulated import fast_simulator, tap_config
 from tiktok_sim.dataset import LEVEL_ADGROUP, LEVEL_CAMPAIGN
 
-END = date(2026, 11, 20)
+pytestmark = pytest.mark.usefixtures("pinned_today")
+
 START = date(2026, 11, 18)
 REPORT = "/report/integrated/get/"
 LANGUAGE = {
@@ -32,36 +33,12 @@ LANGUAGE = {
 
 @pytest.fixture(scope="module")
 def sim():
-    config = SimConfig(
-        seed=11,
-        advertisers=2,
-        campaigns=3,
-        adgroups=6,
-        days=10,
-        end_date=END,
-        app_qps_limit=None,  # the tap runs at 200 requests/s here
-    )
-    with Simulator(config) as simulator:
+    with fast_simulator(seed=11, advertisers=2, campaigns=3, adgroups=6, days=10) as simulator:
         yield simulator
 
 
-@pytest.fixture(autouse=True)
-def pinned_today(monkeypatch):
-    noon = datetime(2026, 11, 20, 12, tzinfo=timezone.utc)
-    monkeypatch.setattr(reports, "utc_now", lambda: noon)
-    monkeypatch.setattr(defined_reports, "utc_now", lambda: noon)
-
-
 def config_for(sim, **overrides):
-    return {
-        "access_token": sim.config.access_token,
-        "api_url": sim.api_url,
-        "app_id": sim.config.app_id,
-        "app_secret": sim.config.app_secret,
-        "start_date": START.isoformat(),
-        "max_requests_per_second": 200,
-        **overrides,
-    }
+    return tap_config(sim, START, **overrides)
 
 
 def sums(records, advertiser_id):

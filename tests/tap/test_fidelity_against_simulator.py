@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
 
-from tap_tiktok_ads.streams import reports
 from tests.tap.fake_api import run_tap
 from tiktok_sim import SimConfig, Simulator
 from tiktok_sim.dataset import LEVEL_ADGROUP, LEVEL_CAMPAIGN
@@ -43,11 +42,6 @@ def strict_sim():
     assert config.real_value_shapes
     with Simulator(config) as simulator:
         yield simulator
-
-
-@pytest.fixture
-def pinned_today(monkeypatch):
-    monkeypatch.setattr(reports, "utc_now", lambda: datetime(2026, 11, 20, 12, tzinfo=timezone.utc))
 
 
 def per_day(records, advertiser_id):

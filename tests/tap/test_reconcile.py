@@ -7,30 +7,21 @@ import json
 import logging
 import subprocess
 import sys
-from datetime import date, datetime, timezone
 
 import pytest
 
-from tap_tiktok_ads.streams import reports
 from tests.tap.fake_api import bookmarks, run_tap
-from tiktok_sim import SimConfig, Simulator
+from tests.tap.simulated import fast_simulator, tap_config
 
-END = date(2026, 11, 20)
+pytestmark = pytest.mark.usefixtures("pinned_today")
+
 REPORT = "/report/integrated/get/"
 
 
 @pytest.fixture(scope="module")
 def sim():
-    config = SimConfig(
-        seed=5, advertisers=1, campaigns=3, adgroups=6, days=60, end_date=END, app_qps_limit=None
-    )
-    with Simulator(config) as simulator:
+    with fast_simulator(seed=5, advertisers=1, campaigns=3, adgroups=6, days=60) as simulator:
         yield simulator
-
-
-@pytest.fixture(autouse=True)
-def pinned_today(monkeypatch):
-    monkeypatch.setattr(reports, "utc_now", lambda: datetime(2026, 11, 20, 12, tzinfo=timezone.utc))
 
 
 @pytest.fixture(autouse=True)
@@ -40,14 +31,14 @@ def clean(sim):
 
 
 def config_for(sim, **overrides):
-    return {
-        "access_token": sim.config.access_token,
-        "api_url": sim.api_url,
-        "advertiser_ids": sim.dataset.advertiser_ids,
-        "start_date": "2026-09-22",  # 60 days: two windows
-        "max_requests_per_second": 200,
-        **overrides,
-    }
+    return (
+        tap_config(
+            sim,
+            "2026-09-22",  # 60 days: two windows
+            advertiser_ids=sim.dataset.advertiser_ids,
+        )
+        | overrides
+    )
 
 
 def mismatch_counts(caplog):

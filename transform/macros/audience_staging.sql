@@ -22,15 +22,7 @@ renamed as (
         {%- for column in names %}
         cast({{ column }} as text) as {{ column | replace('adgroup_name', 'ad_group_name') }},
         {%- endfor %}
-        cast(spend as numeric) as spend,
-        cast(impressions as numeric) as impressions,
-        cast(clicks as numeric) as clicks,
-        cast(ctr as numeric) as ctr_percent,
-        cast(cpm as numeric) as cpm,
-        cast(cpc as numeric) as cpc,
-        cast(conversion as numeric) as conversions,
-        cast(cost_per_conversion as numeric) as cost_per_conversion,
-        cast(conversion_rate as numeric) as conversion_rate_percent,
+        {{ tiktok_ads_delivery_metrics() }}
         cast(real_time_conversion as numeric) as real_time_conversions,
         cast(result as numeric) as results,
         cast(cost_per_result as numeric) as cost_per_result,

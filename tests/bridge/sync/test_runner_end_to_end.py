@@ -26,13 +26,10 @@ from dra_tiktok_ads.sync.raw_tables import RAW_TABLES
 from tests.e2e.harness import (
     END_DATE,
     LOOKBACK_DAYS,
-    MELTANO,
-    PLUGIN_VENVS,
     RAW_KEYS,
     REPO_ROOT,
     START_DATE,
     connect_to,
-    scratch_system_db,
 )
 from tests.tap.test_shared_budget_fleet import max_in_one_second
 from tiktok_sim import SimConfig, Simulator
@@ -42,19 +39,6 @@ pytestmark = pytest.mark.e2e
 KEY = "5e" * 32
 SYNC = str(Path(sys.executable).parent / "tap-tiktok-ads-sync")
 _ISOLATED = ("TAP_TIKTOK_ADS_", "TARGET_POSTGRES_", "MELTANO_", "DBT_", "TIKTOK_ADS_", "PG")
-
-
-@pytest.fixture(scope="module")
-def meltano_plugins() -> None:
-    if all((REPO_ROOT / venv).is_dir() for venv in PLUGIN_VENVS):
-        return
-    subprocess.run(
-        [MELTANO, "install"],
-        cwd=REPO_ROOT,
-        env=scratch_system_db(),
-        check=True,
-        capture_output=True,
-    )
 
 
 @pytest.fixture(scope="module")

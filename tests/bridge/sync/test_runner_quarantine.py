@@ -12,7 +12,6 @@ import pytest
 
 from tests.bridge.sync.test_runner_end_to_end import (  # noqa: F401 - fixtures
     Platform,
-    meltano_plugins,
     platform,
     sim,
 )

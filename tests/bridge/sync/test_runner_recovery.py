@@ -25,7 +25,6 @@ from dra_tiktok_ads.sync.settings import RunnerSettings
 from tests.bridge.sync.test_runner_end_to_end import (  # noqa: F401 - fixtures
     KEY,
     Platform,
-    meltano_plugins,
     parse_outcomes,
     platform,
     sim,
