@@ -36,6 +36,7 @@ One module per concern, each importing only those above it in this list:
 - :mod:`.tokens`: the private token store, rotated tokens written back
 - :mod:`.meltano_run`: the extract-and-load subprocess (timeout, kill, start-up retries, logs)
 - :mod:`.build`: the cycle's dbt build under the build lock
+- :mod:`.catalog`: the cycle's tap catalog, discovered once and reused by the later runs
 - :mod:`.status`: ``SyncOutcome`` and its write-back to ``dra_data_sources``
 - :mod:`.data_source_sync`: one data source's load, and its outcome recorded after the build
 - :mod:`.cycle`: loads in parallel, one build, every outcome

@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from dra_tiktok_ads.schedule import utc_now
 from dra_tiktok_ads.sync.build import BuildOutcome, run_dbt_build
+from dra_tiktok_ads.sync.catalog import CycleCatalog, cycle_catalog
 from dra_tiktok_ads.sync.data_source_sync import LoadedDataSource, extract_and_load, finish
 from dra_tiktok_ads.sync.settings import LOGGER, RunnerSettings
 from dra_tiktok_ads.sync.status import SyncOutcome
@@ -24,7 +25,8 @@ def sync_many(
     """One cycle over ``data_source_ids``; one failure stops nothing."""
     if not data_source_ids:
         return []
-    loads = load_all(settings, data_source_ids, require_due=require_due)
+    with cycle_catalog() as catalog:
+        loads = load_all(settings, data_source_ids, require_due=require_due, catalog=catalog)
     pending = [load for load in loads if isinstance(load, LoadedDataSource)]
     build: BuildOutcome | None = None
     try:
@@ -37,13 +39,18 @@ def sync_many(
 
 
 def load_all(
-    settings: RunnerSettings, data_source_ids: Sequence[int], *, require_due: bool
+    settings: RunnerSettings,
+    data_source_ids: Sequence[int],
+    *,
+    require_due: bool,
+    catalog: CycleCatalog | None = None,
 ) -> list[LoadedDataSource | SyncOutcome]:
-    """Extract and load every data source, up to ``max_parallel`` at once."""
+    """Extract and load every data source, up to ``max_parallel`` at once; runs after the
+    first that loads reuse its tap catalog (``catalog``)."""
     workers = max(1, min(settings.max_parallel, len(data_source_ids)))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sync") as pool:
         futures = [
-            pool.submit(extract_and_load, settings, ds, require_due=require_due)
+            pool.submit(extract_and_load, settings, ds, require_due=require_due, catalog=catalog)
             for ds in data_source_ids
         ]
         loads: list[LoadedDataSource | SyncOutcome] = []

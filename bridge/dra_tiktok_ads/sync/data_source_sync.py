@@ -25,6 +25,7 @@ from dra_tiktok_ads import crypto, db
 from dra_tiktok_ads.details import ConnectionDetails
 from dra_tiktok_ads.schedule import utc_now
 from dra_tiktok_ads.sync.build import BuildOutcome
+from dra_tiktok_ads.sync.catalog import CycleCatalog
 from dra_tiktok_ads.sync.claim import ClaimedDataSource, claim, data_source_lock
 from dra_tiktok_ads.sync.meltano_run import (
     MeltanoResult,
@@ -78,11 +79,16 @@ def sync_data_source(
 
 
 def extract_and_load(
-    settings: RunnerSettings, data_source_id: int, *, require_due: bool
+    settings: RunnerSettings,
+    data_source_id: int,
+    *,
+    require_due: bool,
+    catalog: CycleCatalog | None = None,
 ) -> LoadedDataSource | SyncOutcome:
     """Lock, claim and extract-and-load one data source. A ``SyncOutcome`` when it was skipped
     or could not even be locked (nothing to record); else the loaded data source, whose lock
-    stays held until :func:`finish`."""
+    stays held until :func:`finish`. With ``catalog``, the run uses the cycle's tap catalog
+    when there is one, and leaves it its own when there is not."""
     stack = contextlib.ExitStack()
     try:
         conn = stack.enter_context(data_source_lock(settings.connect, data_source_id))
@@ -108,7 +114,7 @@ def extract_and_load(
         base_env=settings.base_env,
     )
     try:
-        _load_claimed(settings, loaded, claimed)
+        _load_claimed(settings, loaded, claimed, catalog)
     except BaseException:
         finish(loaded, None)
         raise
@@ -116,7 +122,10 @@ def extract_and_load(
 
 
 def _load_claimed(
-    settings: RunnerSettings, loaded: LoadedDataSource, claimed: ClaimedDataSource
+    settings: RunnerSettings,
+    loaded: LoadedDataSource,
+    claimed: ClaimedDataSource,
+    catalog: CycleCatalog | None,
 ) -> None:
     data_source_id = loaded.data_source_id
     outcome = loaded.outcome
@@ -147,7 +156,7 @@ def _load_claimed(
             sync_config=claimed.sync_config,
             store_path=store.path,
             sys_dir=sys_dir,
-        )
+        ) | (catalog.env() if catalog else {})
         private_sys_dir(settings, sys_dir)
         result = _run_pipeline(
             settings,
@@ -162,6 +171,8 @@ def _load_claimed(
         outcome.records = result.records
         if result.ok:
             loaded.loaded = True
+            if catalog:
+                catalog.keep(sys_dir)
         else:
             outcome.message = load_error(result, timeout_s=settings.timeout_s)
         prune_run_logs(settings.log_dir, data_source_id, settings.keep_logs)

@@ -353,6 +353,37 @@ def test_two_due_invocations_never_sync_the_same_source_twice(platform: Platform
         assert platform.row(data_source_id)["sync_status"] == "completed"
 
 
+def test_one_catalog_discovery_per_cycle_and_every_run_loads_the_same_streams(
+    platform: Platform,
+) -> None:
+    """The first run of a cycle discovers the tap's catalog; the runs after it use that one
+    (sync/catalog.py) and load the same streams, selection included."""
+    first, second = platform.sim.dataset.advertiser_ids
+    ids = [
+        platform.register(advertiser, project_id=project, schedule="hourly")
+        for project, advertiser in enumerate((first, second, first), start=1)
+    ]
+    code, outcomes, output = platform.sync("--due", "--max-parallel", "1")  # one after another
+    assert code == 0, output
+    assert {ds: outcome["status"] for ds, outcome in outcomes.items()} == dict.fromkeys(
+        ids, "completed"
+    ), output
+
+    def run_log(data_source_id: int) -> str:
+        (log,) = platform.log_dir.glob(f"data-source-{data_source_id}-*.log")
+        return log.read_text(encoding="utf-8")
+
+    discovered = [ds for ds in ids if "Running catalog discovery" in run_log(ds)]
+    reused = [ds for ds in ids if "Using custom catalog" in run_log(ds)]
+    assert len(discovered) == 1, output
+    assert sorted(discovered + reused) == sorted(ids)
+    tables = {ds: {t for t, n in platform.raw_rows(ds).items() if n} for ds in ids}
+    assert all(loaded == set(RAW_KEYS) for loaded in tables.values()), tables
+    assert platform.raw_rows(ids[2]) == platform.raw_rows(ids[0])  # same advertiser, same rows
+    # A later cycle discovers again: nothing of a cycle's catalog outlives it.
+    assert not list(platform.temp_dir.glob("tiktok-sync-catalog-*"))
+
+
 def test_rotated_token_is_persisted_encrypted_and_used_by_the_next_run(
     platform: Platform,
 ) -> None:
