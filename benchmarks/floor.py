@@ -52,10 +52,11 @@ class Sink:
         else:
             fields = list(row)
             columns = [(f, "text") for f in fields]
-            get_fields = itemgetter(*fields)
 
             def to_tuple(r: dict[str, Any]) -> tuple[Any, ...]:
-                values = get_fields(r)
+                # Real entity rows leave fields out at times (secondary_status, Promote
+                # campaigns' budget): a missing field is NULL.
+                values = [r.get(f) for f in fields]
                 return tuple(
                     None if v == "-" else (json.dumps(v) if isinstance(v, dict | list) else v)
                     for v in values
