@@ -15,7 +15,7 @@ import psutil
 import psycopg
 from psycopg import sql
 
-from devstack.postgres import LocalPostgres
+from devstack.postgres import LocalPostgres, conninfo
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
@@ -27,16 +27,6 @@ PLUGIN_VENVS = (
     ".meltano/loaders/target-postgres/venv",
     ".meltano/utilities/dbt-postgres/venv",
 )
-
-
-def dsn(env: Mapping[str, str]) -> str:
-    return psycopg.conninfo.make_conninfo(
-        host=env["PGHOST"],
-        port=env.get("PGPORT", "5432"),
-        user=env.get("PGUSER", ""),
-        password=env.get("PGPASSWORD", ""),
-        dbname=env.get("PGDATABASE", "postgres"),
-    )
 
 
 @contextlib.contextmanager
@@ -59,7 +49,7 @@ def postgres_server(local_dir: Path) -> Iterator[tuple[dict[str, str], str]]:
 def fresh_database(server_env: Mapping[str, str], name: str) -> dict[str, str]:
     """Drop and create database ``name``; return its PG* variables."""
     admin = {**server_env, "PGDATABASE": server_env.get("PGDATABASE") or "postgres"}
-    with psycopg.connect(dsn(admin), autocommit=True) as conn:
+    with psycopg.connect(conninfo(admin), autocommit=True) as conn:
         ident = sql.Identifier(name)
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(ident))
         conn.execute(sql.SQL("CREATE DATABASE {}").format(ident))
@@ -73,7 +63,7 @@ def register(pg_env: Mapping[str, str], advertiser_ids: list[str], api_url: str)
         register_data_source,
     )
 
-    with psycopg.connect(dsn(pg_env), autocommit=True) as conn:
+    with psycopg.connect(conninfo(pg_env), autocommit=True) as conn:
         ensure_platform_objects(conn)
         return register_data_source(
             conn,
@@ -154,7 +144,7 @@ def dbt_results(work_dir: Path) -> list[dict[str, Any]]:
 
 
 def row_counts(pg_env: Mapping[str, str], schema: str) -> dict[str, int]:
-    with psycopg.connect(dsn(pg_env), autocommit=True) as conn:
+    with psycopg.connect(conninfo(pg_env), autocommit=True) as conn:
         tables = [
             row[0]
             for row in conn.execute(
@@ -177,7 +167,7 @@ _NODE = re.compile(r'"node_id": "([^"]+)"')
 
 def active_dbt_nodes(pg_env: Mapping[str, str]) -> list[str]:
     """dbt nodes with a statement running now, and for how long (from pg_stat_activity)."""
-    with psycopg.connect(dsn(pg_env), autocommit=True) as conn:
+    with psycopg.connect(conninfo(pg_env), autocommit=True) as conn:
         rows = conn.execute(
             "SELECT extract(epoch FROM now() - query_start), query FROM pg_stat_activity"
             " WHERE datname = current_database() AND state = 'active'"
@@ -195,7 +185,7 @@ def server_cpu_seconds(pg_env: Mapping[str, str]) -> float | None:
     """CPU seconds the PostgreSQL server has used so far (postmaster, its live processes and
     the backends it reaped), or None when the server is not on this machine or not ours."""
     try:
-        with psycopg.connect(dsn(pg_env), autocommit=True) as conn:
+        with psycopg.connect(conninfo(pg_env), autocommit=True) as conn:
             row = conn.execute("SELECT pg_backend_pid()").fetchone()
         assert row is not None
         postmaster = psutil.Process(int(row[0])).parent()

@@ -45,6 +45,7 @@ from benchmarks.simulator import (
     requests_by_stream,
 )
 from benchmarks.sizes import END_DATE, LOOKBACK_DAYS, PAGE_SIZE, SIZES, Size
+from devstack.postgres import conninfo
 from devstack.project import private_project, send_records
 
 PHASES = ("ratelimit", "throughput", "floor", "e2e", "incremental", "memory")
@@ -385,7 +386,7 @@ class Benchmark:
                     "--pages",
                     str(work / "pages.json"),
                     "--dsn",
-                    pipeline.dsn(pg_env),
+                    conninfo(pg_env),
                 ],
                 cwd=REPO_ROOT,
                 stdout=out,

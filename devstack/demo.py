@@ -35,7 +35,7 @@ import psycopg
 import requests
 from psycopg import sql
 
-from devstack.postgres import LocalPostgres, free_port
+from devstack.postgres import LocalPostgres, conninfo, free_port
 from dra_tiktok_ads.db import ensure_state_schema
 from dra_tiktok_ads.sync.run_output import record_count_in_line
 
@@ -97,17 +97,6 @@ def has_real_credentials(env: Mapping[str, str]) -> bool:
     return bool(
         env.get("TAP_TIKTOK_ADS_ACCESS_TOKEN") or env.get("TAP_TIKTOK_ADS_TOKEN_STORE_PATH")
     )
-
-
-def conninfo(env: Mapping[str, str]) -> str:
-    parts = {
-        "host": env.get("PGHOST", ""),
-        "port": env.get("PGPORT", ""),
-        "user": env.get("PGUSER", ""),
-        "password": env.get("PGPASSWORD", ""),
-        "dbname": env.get("PGDATABASE", ""),
-    }
-    return psycopg.conninfo.make_conninfo(**{k: v for k, v in parts.items() if v})
 
 
 def describe_database(env: Mapping[str, str]) -> str:

@@ -25,14 +25,28 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from psycopg.conninfo import make_conninfo
 
 DEFAULT_USER = "postgres"
 DEFAULT_DATABASE = "postgres"
 # target-postgres insists on a password even under trust auth; any string will do.
 PLACEHOLDER_PASSWORD = "local-trust-auth"  # noqa: S105 - not a secret: trust auth
+
+
+def conninfo(env: Mapping[str, str]) -> str:
+    """A libpq connection string from ``PG*`` variables (unset ones: libpq's defaults)."""
+    parts = {
+        "host": env.get("PGHOST", ""),
+        "port": env.get("PGPORT", ""),
+        "user": env.get("PGUSER", ""),
+        "password": env.get("PGPASSWORD", ""),
+        "dbname": env.get("PGDATABASE", ""),
+    }
+    return make_conninfo(**{k: v for k, v in parts.items() if v})
 
 
 def free_port() -> int:

@@ -16,7 +16,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from devstack.postgres import LocalPostgres
+from devstack.postgres import LocalPostgres, conninfo
 from tests.e2e.harness import MELTANO, PLUGIN_VENVS, scratch_system_db
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -40,28 +40,21 @@ def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[s
         server.stop()
 
 
-def _conninfo(env: dict[str, str]) -> str:
-    return (
-        f"host={env['PGHOST']} port={env['PGPORT']} user={env['PGUSER']} "
-        f"password={env['PGPASSWORD']} dbname={env['PGDATABASE']}"
-    )
-
-
 @pytest.fixture
 def fresh_database(postgres_server: dict[str, str]) -> Iterator[dict[str, str]]:
     """A new, empty database; yields the PG* variables that point at it."""
     name = f"test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(_conninfo(postgres_server), autocommit=True) as admin:
+    with psycopg.connect(conninfo(postgres_server), autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
     yield postgres_server | {"PGDATABASE": name}
-    with psycopg.connect(_conninfo(postgres_server), autocommit=True) as admin:
+    with psycopg.connect(conninfo(postgres_server), autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture
 def db_connection(fresh_database: dict[str, str]) -> Iterator[psycopg.Connection]:
     """An autocommit connection to ``fresh_database``."""
-    with psycopg.connect(_conninfo(fresh_database), autocommit=True) as conn:
+    with psycopg.connect(conninfo(fresh_database), autocommit=True) as conn:
         yield conn
 
 

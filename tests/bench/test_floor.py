@@ -9,20 +9,12 @@ from typing import Any
 import requests
 
 from benchmarks.floor import run
+from devstack.postgres import conninfo
 from tiktok_sim import SimConfig, Simulator
 
 
 def test_entity_rows_without_some_fields_load_as_nulls(fresh_database: Mapping[str, str]) -> None:
-    dsn = " ".join(
-        f"{key}={fresh_database[var]}"
-        for key, var in (
-            ("host", "PGHOST"),
-            ("port", "PGPORT"),
-            ("user", "PGUSER"),
-            ("password", "PGPASSWORD"),
-            ("dbname", "PGDATABASE"),
-        )
-    )
+    dsn = conninfo(fresh_database)
     config = SimConfig(seed=3, advertisers=1, campaigns=12, adgroups=40, days=5)
     with Simulator(config) as sim:
         advertiser_id = sim.dataset.advertiser_ids[0]

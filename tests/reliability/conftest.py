@@ -17,26 +17,20 @@ from typing import Any
 import psycopg
 import pytest
 
+from devstack.postgres import conninfo
 from tests.reliability.harness import PIPELINE, Pipeline, bookmarks, sim_config
 from tiktok_sim import Simulator
 
 
-def _conninfo(env: Mapping[str, str]) -> str:
-    return (
-        f"host={env['PGHOST']} port={env['PGPORT']} user={env['PGUSER']} "
-        f"password={env['PGPASSWORD']} dbname={env['PGDATABASE']}"
-    )
-
-
 def new_database(server: Mapping[str, str]) -> dict[str, str]:
     name = f"rel_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(_conninfo(server), autocommit=True) as admin:
+    with psycopg.connect(conninfo(server), autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
     return dict(server) | {"PGDATABASE": name}
 
 
 def drop_database(server: Mapping[str, str], env: Mapping[str, str]) -> None:
-    with psycopg.connect(_conninfo(server), autocommit=True) as admin:
+    with psycopg.connect(conninfo(server), autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{env["PGDATABASE"]}" WITH (FORCE)')
 
 

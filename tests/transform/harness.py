@@ -11,24 +11,12 @@ from pathlib import Path
 
 import psycopg
 
+from devstack.postgres import conninfo
 from dra_tiktok_ads import registration
 from tests.transform import dataset, raw_layer
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DBT = REPO_ROOT / ".venv" / "bin" / "dbt"
-
-
-def conninfo(env: dict[str, str]) -> str:
-    return " ".join(
-        f"{key}={env[var]}"
-        for key, var in (
-            ("host", "PGHOST"),
-            ("port", "PGPORT"),
-            ("user", "PGUSER"),
-            ("password", "PGPASSWORD"),
-            ("dbname", "PGDATABASE"),
-        )
-    )
 
 
 @contextlib.contextmanager
