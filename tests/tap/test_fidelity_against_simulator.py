@@ -7,16 +7,16 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 
 from tests.tap.fake_api import run_tap
+from tests.tap.simulated import SIM_TODAY as END
 from tiktok_sim import SimConfig, Simulator
 from tiktok_sim.dataset import LEVEL_ADGROUP, LEVEL_CAMPAIGN
 
-END = date(2026, 11, 20)
 START = END - timedelta(days=9)
 REPORT = "/report/integrated/get/"
 ADDITIVE = ("spend", "impressions", "clicks", "conversion")
